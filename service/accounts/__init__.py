@@ -1,0 +1,1 @@
+"""Users, roles, teams, login, guards and jurisdiction scoping."""

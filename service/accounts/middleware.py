@@ -1,0 +1,36 @@
+"""Who is calling: a bearer token (tablets, scripts) or the signed session cookie (browser pages)."""
+
+import uuid
+from datetime import UTC, datetime
+
+from litestar.datastructures import Headers
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from service.accounts.services import AccountService
+
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class AuthMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = None
+        scope["auth"] = None
+        authorization = Headers.from_scope(scope).get("authorization", "")
+        session = scope.get("session") or {}
+        api_write = scope["path"].startswith("/api/") and scope["method"] in _UNSAFE
+        if authorization[:7].lower() == "bearer ":
+            async with scope["app"].state.session_maker() as db:
+                scope["user"] = await AccountService(db).user_for_token(
+                    token=authorization[7:].strip(), now=datetime.now(UTC)
+                )
+            scope["auth"] = "bearer"
+        # The session cookie is not accepted for API writes: those carry no CSRF token.
+        elif isinstance(session, dict) and session.get("uid") and not api_write:
+            async with scope["app"].state.session_maker() as db:
+                scope["user"] = await AccountService(db).current_user(user_id=uuid.UUID(session["uid"]))
+            scope["auth"] = "session"
+        await next_app(scope, receive, send)

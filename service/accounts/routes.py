@@ -1,0 +1,235 @@
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.guards import managers, officers, requires_user
+from service.accounts.schemas import (
+    CurrentUser,
+    MemberForm,
+    MeOut,
+    SessionIn,
+    SessionOut,
+    TeamDetail,
+    TeamForm,
+    TeamRow,
+)
+from service.accounts.services import AccountService
+from service.accounts.throttle import LoginThrottle
+from service.errors import DomainError, FieldErrors
+from service.i18n import LOCALES, N_, gettext, pick_locale
+from service.places.services import PlaceService
+from service.web import LANG_COOKIE, flash, parse_form
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    settings = request.app.state.settings
+    return LoginThrottle(
+        request.app.stores.get("login"), limit=settings.login_attempts, window=settings.login_window
+    )
+
+
+def _throttle_key(request: Request, username: str) -> str:
+    host = request.client.host if request.client else "?"
+    return f"{username.strip().lower()}|{host}"
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+
+
+async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
+    """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
+    throttle = _throttle(request)
+    key = _throttle_key(request, username)
+    if wait := await throttle.wait_seconds(key):
+        raise TooManyAttempts(
+            N_("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút."),
+            minutes=max(1, round(wait / 60)),
+        )
+    user = await AccountService(db).authenticate(username=username, password=password)
+    if user is None:
+        await throttle.failed(key)
+        raise DomainError(N_("Tên đăng nhập hoặc mật khẩu không đúng."), status_code=401)
+    await throttle.succeeded(key)
+    return user
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+class SessionPages(Controller):
+    @get("/login", name="accounts.login")
+    async def login_form(self, request: Request, next: str | None = None) -> Template | Redirect:
+        if request.user is not None:
+            return Redirect(_safe_next(next))
+        return Template("accounts/login.html.j2", context={"values": {}, "next": _safe_next(next)})
+
+    @post("/login", name="accounts.login_submit")
+    async def login(self, request: Request, db_session: AsyncSession, data: Form) -> Template | Redirect:
+        username = str(data.get("username", "")).strip()
+        target = _safe_next(data.get("next"))
+        try:
+            user = await _sign_in(request, db_session, username, str(data.get("password", "")))
+        except DomainError as exc:
+            return Template(
+                "accounts/login.html.j2",
+                context={"values": {"username": username}, "error": exc.text(), "next": target},
+                status_code=exc.status_code,
+            )
+        request.clear_session()
+        request.set_session({"uid": str(user.id)})
+        response = Redirect(target, status_code=303)
+        if user.locale in LOCALES and not request.query_params.get("lang"):
+            response.set_cookie(LANG_COOKIE, user.locale, max_age=365 * 86400, samesite="lax")
+        return response
+
+    @post("/logout", name="accounts.logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        flash(request, gettext("Bạn đã đăng xuất."), "info")
+        return Redirect("/login", status_code=303)
+
+    @get("/", name="home", guards=[requires_user])
+    async def home(self, request: Request, db_session: AsyncSession) -> Template:
+        user: CurrentUser = request.user
+        teams = await AccountService(db_session).list_teams(by=user) if user.manages_teams else []
+        places = PlaceService(db_session)
+        area = await places.area_names(province_code=user.province_code, commune_code=user.commune_code)
+        return Template(f"home/{user.role}.html.j2", context={"teams": teams, "area": area})
+
+    @get("/settings", name="accounts.settings", guards=[requires_user])
+    async def settings_form(self) -> Template:
+        return Template("accounts/settings.html.j2")
+
+    @post("/settings", name="accounts.settings_submit", guards=[requires_user])
+    async def save_settings(self, request: Request, db_session: AsyncSession, data: Form) -> Redirect:
+        locale = pick_locale(data.get("locale"))
+        await AccountService(db_session).set_locale(user=request.user, locale=locale)
+        response = Redirect(f"/settings?lang={locale}", status_code=303)
+        flash(request, gettext("Đã lưu cài đặt.") if locale == "vi" else "Settings saved.", "success")
+        return response
+
+
+class TeamPages(Controller):
+    path = "/teams"
+    guards = [managers]
+
+    @get("/", name="teams.list")
+    async def list(self, request: Request, db_session: AsyncSession) -> Template:
+        teams = await AccountService(db_session).list_teams(by=request.user)
+        return Template("teams/list.html.j2", context={"teams": teams})
+
+    @get("/new", name="teams.new", guards=[officers])
+    async def new(self, request: Request, db_session: AsyncSession) -> Template:
+        communes = await PlaceService(db_session).communes_in_scope(scope=request.user.scope)
+        return Template("teams/new.html.j2", context={"values": {}, "errors": {}, "communes": communes})
+
+    @post("/new", name="teams.create", guards=[officers])
+    async def create(self, request: Request, db_session: AsyncSession, data: Form) -> Template | Redirect:
+        form, errors = parse_form(data, TeamForm)
+        if form is not None:
+            try:
+                team = await AccountService(db_session).create_team(by=request.user, form=form, at=utcnow())
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+        if errors or form is None:
+            communes = await PlaceService(db_session).communes_in_scope(scope=request.user.scope)
+            return Template(
+                "teams/new.html.j2",
+                context={"values": data, "errors": errors, "communes": communes},
+                status_code=422,
+            )
+        flash(request, gettext("Đã tạo tổ {name}.", name=team.name), "success")
+        return Redirect(request.app.route_reverse("teams.detail", team_id=team.id), status_code=303)
+
+    @get("/{team_id:uuid}", name="teams.detail")
+    async def detail(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> Template:
+        detail = await AccountService(db_session).team_detail(by=request.user, team_id=team_id)
+        return Template("teams/detail.html.j2", context={"detail": detail, "values": {}, "errors": {}})
+
+    @post("/{team_id:uuid}/members", name="teams.add_member")
+    async def add_member(
+        self, request: Request, db_session: AsyncSession, team_id: uuid.UUID, data: Form
+    ) -> Template | Redirect:
+        accounts = AccountService(db_session)
+        form, errors = parse_form(data, MemberForm)
+        if form is not None:
+            try:
+                user = await accounts.add_member(by=request.user, team_id=team_id, form=form, at=utcnow())
+            except DomainError as exc:
+                if not exc.field:
+                    raise
+                errors = {exc.field: exc.text()}
+        if errors or form is None:
+            detail = await accounts.team_detail(by=request.user, team_id=team_id)
+            values = {k: v for k, v in data.items() if k != "password"}
+            return Template(
+                "teams/detail.html.j2",
+                context={"detail": detail, "values": values, "errors": errors},
+                status_code=422,
+            )
+        flash(request, gettext("Đã thêm thành viên {name}.", name=user.full_name), "success")
+        return Redirect(request.app.route_reverse("teams.detail", team_id=team_id), status_code=303)
+
+    @post("/{team_id:uuid}/members/{user_id:uuid}/deactivate", name="teams.deactivate_member")
+    async def deactivate_member(
+        self, request: Request, db_session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID
+    ) -> Redirect:
+        user = await AccountService(db_session).deactivate_member(by=request.user, user_id=user_id)
+        flash(request, gettext("Đã khóa tài khoản {name}.", name=user.full_name), "success")
+        return Redirect(request.app.route_reverse("teams.detail", team_id=team_id), status_code=303)
+
+    @post("/{team_id:uuid}/deactivate", name="teams.deactivate", guards=[officers])
+    async def deactivate(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> Redirect:
+        team = await AccountService(db_session).set_team_active(
+            by=request.user, team_id=team_id, active=False
+        )
+        flash(request, gettext("Đã ngừng hoạt động tổ {name}.", name=team.name), "success")
+        return Redirect(request.app.route_reverse("teams.list"), status_code=303)
+
+
+class SessionApi(Controller):
+    path = "/api/v1"
+    tags = ["accounts"]
+
+    @post("/session", name="api.session.create", status_code=201)
+    async def create_session(self, request: Request, db_session: AsyncSession, data: SessionIn) -> SessionOut:
+        user = await _sign_in(request, db_session, data.username, data.password)
+        accounts = AccountService(db_session)
+        token, expires_at = await accounts.issue_token(
+            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.api_token_max_age
+        )
+        current = await accounts.current_user(user_id=user.id)
+        return SessionOut(
+            token=token, expires_at=expires_at.isoformat(), user=await accounts.me(user=current)
+        )
+
+    @delete("/session", name="api.session.delete", guards=[requires_user], status_code=204)
+    async def delete_session(self, request: Request, db_session: AsyncSession) -> None:
+        authorization = request.headers.get("authorization", "")
+        await AccountService(db_session).revoke_token(token=authorization[7:].strip())
+
+    @get("/me", name="api.me", guards=[requires_user])
+    async def me(self, request: Request, db_session: AsyncSession) -> MeOut:
+        return await AccountService(db_session).me(user=request.user)
+
+    @get("/teams", name="api.teams.list", guards=[requires_user])
+    async def teams(self, request: Request, db_session: AsyncSession) -> list[TeamRow]:
+        return await AccountService(db_session).list_teams(by=request.user)
+
+    @get("/teams/{team_id:uuid}", name="api.teams.detail", guards=[requires_user])
+    async def team(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> TeamDetail:
+        return await AccountService(db_session).team_detail(by=request.user, team_id=team_id)

@@ -1,0 +1,86 @@
+"""The application factory: plugins, routes, templates, stores and error handlers."""
+
+import hashlib
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+
+from service import __version__
+from service.accounts.middleware import AuthMiddleware
+from service.accounts.routes import SessionApi, SessionPages, TeamPages
+from service.db import session_maker, sqlalchemy_config
+from service.errors import EXCEPTION_HANDLERS
+from service.health import health
+from service.logs import RequestLogMiddleware, configure_logging
+from service.places.routes import AreasApi, VillagePages
+from service.settings import Settings
+from service.web import LocaleMiddleware, template_config
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings) -> Litestar:
+    db_config = sqlalchemy_config(settings)
+    templates = template_config(settings)
+    session_key = hashlib.sha256(settings.secret_key.encode()).digest()
+    sessions = CookieBackendConfig(
+        secret=session_key,
+        key="onboard_session",
+        max_age=settings.session_max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    middleware = [
+        RequestLogMiddleware() if settings.log_requests else None,
+        sessions.middleware,
+        AuthMiddleware(),
+        LocaleMiddleware(secure=settings.secure_cookies),
+    ]
+    if settings.log_requests:
+        configure_logging()
+    app = Litestar(
+        route_handlers=[
+            health,
+            SessionPages,
+            TeamPages,
+            VillagePages,
+            SessionApi,
+            AreasApi,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+        ],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[m for m in middleware if m is not None],
+        template_config=templates,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["/api/", "/health"],
+        ),
+        stores={"login": MemoryStore()},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Onboard API",
+            version=__version__,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.session_maker = session_maker(db_config.get_engine())
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Entry point for uvicorn's --factory and `onboard serve`."""
+    return create_app(Settings.from_env())

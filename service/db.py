@@ -1,0 +1,69 @@
+"""Database wiring: the SQLAlchemy async config, the declarative base, SQLite pragmas."""
+
+from typing import Any
+
+from advanced_alchemy.base import orm_registry
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+from service.settings import Settings
+
+
+class Base(DeclarativeBase):
+    """Declarative base sharing advanced-alchemy's registry, so its mixins and ours share one metadata."""
+
+    registry = orm_registry
+    __abstract__ = True
+
+
+metadata = Base.metadata
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        _ensure_sqlite_dir(settings.database_url)
+        engine = create_async_engine(settings.database_url, echo=settings.sql_echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(settings.database_url, echo=settings.sql_echo, pool_pre_ping=True)
+
+
+def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
+    engine = create_engine(settings)
+    return SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=EngineConfig(echo=settings.sql_echo),
+        before_send_handler="autocommit_include_redirects",
+        create_all=False,  # Alembic migrations are the only way the schema is made
+        session_dependency_key="db_session",
+    )
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)

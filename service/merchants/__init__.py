@@ -1,0 +1,1 @@
+"""Merchants: registration, identifiers, search, import and export."""

@@ -1,0 +1,1 @@
+"""Payments: VietQR codec, bank directory, QR rendering and stall posters."""

@@ -1,0 +1,1 @@
+"""Provinces and communes (national data) and villages (entered locally)."""

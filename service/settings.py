@@ -1,0 +1,75 @@
+"""Settings: built once from the environment (ONBOARD_*) and passed in; nothing else reads os.environ."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR / 'onboard.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = field(default="", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The address shoppers and traders reach; used for share links, QR codes and cookie security.
+    public_url: str = "http://127.0.0.1:8000"
+    media_dir: Path = DEFAULT_VAR_DIR / "media"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    debug: bool = False
+    log_requests: bool = True
+    sql_echo: bool = False
+    session_max_age: int = 12 * 3600
+    api_token_max_age: int = 30 * 24 * 3600
+    login_attempts: int = 5  # failures per username and address before a pause
+    login_window: int = 15 * 60  # seconds
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key) < 16:
+            raise ValueError("secret_key must be at least 16 characters")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_default_database(self) -> bool:
+        return self.database_url == DEFAULT_DATABASE_URL
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        port = int(env.get("PORT") or env.get("ONBOARD_PORT") or 8000)
+        host = env.get("ONBOARD_HOST", "127.0.0.1")
+        database_url = env.get("ONBOARD_DATABASE_URL") or DEFAULT_DATABASE_URL
+        return cls(
+            database_url=database_url,
+            secret_key=env.get("ONBOARD_SECRET_KEY") or _local_secret(DEFAULT_VAR_DIR),
+            host=host,
+            port=port,
+            public_url=(env.get("ONBOARD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+            media_dir=Path(env.get("ONBOARD_MEDIA_DIR") or DEFAULT_VAR_DIR / "media"),
+            debug=env.get("ONBOARD_DEBUG", "") == "1",
+            log_requests=env.get("ONBOARD_LOG_REQUESTS", "1") == "1",
+            sql_echo=env.get("ONBOARD_SQL_ECHO", "") == "1",
+        )
+
+
+def _local_secret(var_dir: Path) -> str:
+    """A random key kept under var/, so a development server keeps its sessions across restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

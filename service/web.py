@@ -1,0 +1,162 @@
+"""Web plumbing: templates and their filters, locale choice, form parsing, flash messages."""
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+
+import msgspec
+from babel.dates import format_date, format_datetime
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.accounts.schemas import ROLE_NAMES
+from service.errors import explain_msgspec
+from service.i18n import LOCALES, current_locale, gettext, ngettext, pick_locale
+from service.settings import Settings
+from service.text import nfc
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+LANG_COOKIE = "lang"
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+def _date(value: date | datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    locale = "vi_VN" if current_locale.get() == "vi" else "en_GB"
+    if isinstance(value, datetime):
+        return format_datetime(value, format="short", locale=locale, tzinfo="Asia/Ho_Chi_Minh")
+    return format_date(value, format=format, locale=locale)
+
+
+def template_config(settings: Settings) -> TemplateConfig:
+    env = Environment(
+        loader=FileSystemLoader(settings.templates_dir),
+        autoescape=select_autoescape(["html", "j2", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=settings.debug,
+    )
+    env.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(
+        get_flashes=get_flashes,
+        role_names=ROLE_NAMES,
+        _=gettext,
+        current_locale=current_locale.get,
+        LOCALES=LOCALES,
+        public_url=settings.public_url,
+    )
+    env.filters.update(date=_date)
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
+
+
+def flash(request: ASGIConnection[Any, Any, Any, Any], message: str, category: str = "info") -> None:
+    """Queue a translated message for the next page (kept in the session cookie)."""
+    if not isinstance(request.scope.get("session"), dict):
+        request.set_session({})
+    request.session.setdefault("_messages", []).append({"message": message, "category": category})
+
+
+@pass_context
+def get_flashes(context: Mapping[str, Any]) -> list[dict[str, str]]:
+    session = context["request"].scope.get("session")
+    return session.pop("_messages", []) if isinstance(session, dict) else []
+
+
+# --- forms --------------------------------------------------------------------------------------
+
+
+def clean_form(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values trimmed and NFC-normalized, as every input must be; the CSRF token is dropped."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "_csrf_token":
+            continue
+        out[key] = nfc(value) if isinstance(value, str) else value
+    return out
+
+
+def parse_form(raw: Mapping[str, Any], struct: type[T]) -> tuple[T | None, dict[str, str]]:
+    """Convert a form to a Struct, collecting an error per field (msgspec alone stops at the first)."""
+    values = clean_form(raw)
+    errors: dict[str, str] = {}
+    converted: dict[str, Any] = {}
+    for field in msgspec.structs.fields(struct):
+        name = field.encode_name
+        value = values.get(name)
+        if value in (None, "") and not field.required:
+            continue
+        if value in (None, ""):
+            errors[name] = gettext("Bắt buộc.")
+            continue
+        try:
+            converted[name] = msgspec.convert(value, field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            errors[name] = explain_msgspec(str(exc))
+    if errors:
+        return None, errors
+    try:
+        return msgspec.convert(converted, struct, strict=False), {}
+    except msgspec.ValidationError as exc:
+        return None, {"form": explain_msgspec(str(exc))}
+
+
+# --- locale -------------------------------------------------------------------------------------
+
+
+class LocaleMiddleware(ASGIMiddleware):
+    """Locale from ?lang= (remembered in a cookie), then the cookie, the user's setting, and for the
+    JSON API the Accept-Language header; Vietnamese otherwise."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, *, secure: bool) -> None:
+        self.secure = secure
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = Headers.from_scope(scope)
+        query_lang = _query_param(scope, "lang")
+        chosen = pick_locale(query_lang) if query_lang in LOCALES else None
+        cookies = _cookies(headers.get("cookie", ""))
+        user = scope.get("user")
+        accept = headers.get("accept-language") if scope["path"].startswith("/api/") else None
+        locale = chosen or pick_locale(cookies.get(LANG_COOKIE), getattr(user, "locale", None), accept)
+        token = current_locale.set(locale)
+
+        async def send_with_cookie(message: Message) -> None:
+            if chosen and message["type"] == "http.response.start":
+                cookie = Cookie(
+                    key=LANG_COOKIE, value=chosen, max_age=365 * 86400, samesite="lax", secure=self.secure
+                )
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
+            await send(message)
+
+        try:
+            await next_app(scope, receive, send_with_cookie)
+        finally:
+            current_locale.reset(token)
+
+
+def _query_param(scope: Scope, name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0] if values else None
+
+
+def _cookies(header: str) -> dict[str, str]:
+    out = {}
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key:
+            out[key] = value
+    return out

@@ -1,0 +1,95 @@
+"""A real server (uvicorn in a subprocess, on a free port) and a real headless Chromium (Debian's)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.conftest import SECRET, clone_database, drop_database
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABLET = {"width": 800, "height": 1280}
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url: str, database_url: str, media_dir: Path):
+        self.url = url
+        self.database_url = database_url
+        self.media_dir = media_dir
+
+
+@pytest.fixture
+def live_server(template_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    database_url = clone_database(template_url, tmp_path)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ONBOARD_DATABASE_URL": database_url,
+        "ONBOARD_SECRET_KEY": SECRET,
+        "ONBOARD_MEDIA_DIR": str(tmp_path / "media"),
+        "ONBOARD_LOG_REQUESTS": "0",
+        "PORT": str(port),
+    }
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError((tmp_path / "server.log").read_text())
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start")
+        yield LiveServer(url, database_url, tmp_path / "media")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        drop_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def sign_in(page, server: LiveServer, username: str, password: str = "demo-password") -> None:
+    page.goto(f"{server.url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("main form button[type=submit]")
