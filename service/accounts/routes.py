@@ -3,8 +3,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,13 +73,15 @@ def _safe_next(target: str | None) -> str:
 
 class SessionPages(Controller):
     @get("/login", name="accounts.login")
-    async def login_form(self, request: Request, next: str | None = None) -> Template | Redirect:
+    async def login_form(self, request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
         if request.user is not None:
             return Redirect(_safe_next(next))
         return Template("accounts/login.html.j2", context={"values": {}, "next": _safe_next(next)})
 
     @post("/login", name="accounts.login_submit")
-    async def login(self, request: Request, db_session: AsyncSession, data: Form) -> Template | Redirect:
+    async def login(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
         username = str(data.get("username", "")).strip()
         target = _safe_next(data.get("next"))
         try:
@@ -103,7 +106,7 @@ class SessionPages(Controller):
         return Redirect("/login", status_code=303)
 
     @get("/", name="home", guards=[requires_user])
-    async def home(self, request: Request, db_session: AsyncSession) -> Template:
+    async def home(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
         user: CurrentUser = request.user
         teams = await AccountService(db_session).list_teams(by=user) if user.manages_teams else []
         places = PlaceService(db_session)
@@ -115,7 +118,9 @@ class SessionPages(Controller):
         return Template("accounts/settings.html.j2")
 
     @post("/settings", name="accounts.settings_submit", guards=[requires_user])
-    async def save_settings(self, request: Request, db_session: AsyncSession, data: Form) -> Redirect:
+    async def save_settings(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Redirect:
         locale = pick_locale(data.get("locale"))
         await AccountService(db_session).set_locale(user=request.user, locale=locale)
         response = Redirect(f"/settings?lang={locale}", status_code=303)
@@ -128,17 +133,19 @@ class TeamPages(Controller):
     guards = [managers]
 
     @get("/", name="teams.list")
-    async def list(self, request: Request, db_session: AsyncSession) -> Template:
+    async def list(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
         teams = await AccountService(db_session).list_teams(by=request.user)
         return Template("teams/list.html.j2", context={"teams": teams})
 
     @get("/new", name="teams.new", guards=[officers])
-    async def new(self, request: Request, db_session: AsyncSession) -> Template:
+    async def new(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
         communes = await PlaceService(db_session).communes_in_scope(scope=request.user.scope)
         return Template("teams/new.html.j2", context={"values": {}, "errors": {}, "communes": communes})
 
     @post("/new", name="teams.create", guards=[officers])
-    async def create(self, request: Request, db_session: AsyncSession, data: Form) -> Template | Redirect:
+    async def create(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
         form, errors = parse_form(data, TeamForm)
         if form is not None:
             try:
@@ -156,13 +163,19 @@ class TeamPages(Controller):
         return Redirect(request.app.route_reverse("teams.detail", team_id=team.id), status_code=303)
 
     @get("/{team_id:uuid}", name="teams.detail")
-    async def detail(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> Template:
+    async def detail(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
+    ) -> Template:
         detail = await AccountService(db_session).team_detail(by=request.user, team_id=team_id)
         return Template("teams/detail.html.j2", context={"detail": detail, "values": {}, "errors": {}})
 
     @post("/{team_id:uuid}/members", name="teams.add_member")
     async def add_member(
-        self, request: Request, db_session: AsyncSession, team_id: uuid.UUID, data: Form
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        team_id: FromPath[uuid.UUID],
+        data: Form,
     ) -> Template | Redirect:
         accounts = AccountService(db_session)
         form, errors = parse_form(data, MemberForm)
@@ -186,14 +199,20 @@ class TeamPages(Controller):
 
     @post("/{team_id:uuid}/members/{user_id:uuid}/deactivate", name="teams.deactivate_member")
     async def deactivate_member(
-        self, request: Request, db_session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        team_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
     ) -> Redirect:
         user = await AccountService(db_session).deactivate_member(by=request.user, user_id=user_id)
         flash(request, gettext("Đã khóa tài khoản {name}.", name=user.full_name), "success")
         return Redirect(request.app.route_reverse("teams.detail", team_id=team_id), status_code=303)
 
     @post("/{team_id:uuid}/deactivate", name="teams.deactivate", guards=[officers])
-    async def deactivate(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> Redirect:
+    async def deactivate(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         team = await AccountService(db_session).set_team_active(
             by=request.user, team_id=team_id, active=False
         )
@@ -206,7 +225,9 @@ class SessionApi(Controller):
     tags = ["accounts"]
 
     @post("/session", name="api.session.create", status_code=201)
-    async def create_session(self, request: Request, db_session: AsyncSession, data: SessionIn) -> SessionOut:
+    async def create_session(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[SessionIn]
+    ) -> SessionOut:
         user = await _sign_in(request, db_session, data.username, data.password)
         accounts = AccountService(db_session)
         token, expires_at = await accounts.issue_token(
@@ -218,18 +239,20 @@ class SessionApi(Controller):
         )
 
     @delete("/session", name="api.session.delete", guards=[requires_user], status_code=204)
-    async def delete_session(self, request: Request, db_session: AsyncSession) -> None:
+    async def delete_session(self, request: Request, db_session: NamedDependency[AsyncSession]) -> None:
         authorization = request.headers.get("authorization", "")
         await AccountService(db_session).revoke_token(token=authorization[7:].strip())
 
     @get("/me", name="api.me", guards=[requires_user])
-    async def me(self, request: Request, db_session: AsyncSession) -> MeOut:
+    async def me(self, request: Request, db_session: NamedDependency[AsyncSession]) -> MeOut:
         return await AccountService(db_session).me(user=request.user)
 
     @get("/teams", name="api.teams.list", guards=[requires_user])
-    async def teams(self, request: Request, db_session: AsyncSession) -> list[TeamRow]:
+    async def teams(self, request: Request, db_session: NamedDependency[AsyncSession]) -> list[TeamRow]:
         return await AccountService(db_session).list_teams(by=request.user)
 
     @get("/teams/{team_id:uuid}", name="api.teams.detail", guards=[requires_user])
-    async def team(self, request: Request, db_session: AsyncSession, team_id: uuid.UUID) -> TeamDetail:
+    async def team(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
+    ) -> TeamDetail:
         return await AccountService(db_session).team_detail(by=request.user, team_id=team_id)

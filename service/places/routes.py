@@ -2,8 +2,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,17 +25,22 @@ class AreasApi(Controller):
     tags = ["areas"]
 
     @get("/provinces", name="api.areas.provinces", cache=3600)
-    async def provinces(self, db_session: AsyncSession) -> list[ProvinceOut]:
+    async def provinces(self, db_session: NamedDependency[AsyncSession]) -> list[ProvinceOut]:
         return await PlaceService(db_session).provinces()
 
     @get("/provinces/{code:str}/communes", name="api.areas.communes")
     async def communes(
-        self, db_session: AsyncSession, code: str, q: Annotated[str, Parameter(max_length=100)] = ""
+        self,
+        db_session: NamedDependency[AsyncSession],
+        code: FromPath[str],
+        q: Annotated[str, Parameter(max_length=100)] = "",
     ) -> list[CommuneOut]:
         return await PlaceService(db_session).communes(province_code=code, query=q)
 
     @get("/communes/{code:str}/villages", name="api.areas.villages", guards=[requires_user])
-    async def villages(self, db_session: AsyncSession, code: str) -> list[VillageOut]:
+    async def villages(
+        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+    ) -> list[VillageOut]:
         return await PlaceService(db_session).villages(commune_code=code)
 
 
@@ -43,12 +49,14 @@ class VillagePages(Controller):
     guards = [managers]
 
     @get("/", name="places.villages")
-    async def list(self, request: Request, db_session: AsyncSession, code: str) -> Template:
+    async def list(
+        self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str]
+    ) -> Template:
         return await self._page(request, db_session, code, values={}, errors={})
 
     @post("/", name="places.villages_create")
     async def create(
-        self, request: Request, db_session: AsyncSession, code: str, data: Form
+        self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str], data: Form
     ) -> Template | Redirect:
         form, errors = parse_form(data, VillageForm)
         if form is not None:
@@ -65,7 +73,9 @@ class VillagePages(Controller):
         flash(request, gettext("Đã thêm thôn/tổ dân phố."), "success")
         return Redirect(request.app.route_reverse("places.villages", code=code), status_code=303)
 
-    async def _page(self, request: Request, db: AsyncSession, code: str, **context: Any) -> Template:
+    async def _page(
+        self, request: Request, db: AsyncSession, code: FromPath[str], **context: Any
+    ) -> Template:
         places = PlaceService(db)
         commune = await places.commune(code=code)
         if not request.user.scope.allows_area(province_code=commune.province_code, commune_code=commune.code):
