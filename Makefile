@@ -25,6 +25,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print figures (and ratios against a baseline measured in the same run).
+bench: $(VENV)/.installed-test
+	for script in bench/*.py; do $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
