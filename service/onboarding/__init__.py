@@ -1,0 +1,1 @@
+"""The digital value chain: stages, stage events, visits and worklists."""

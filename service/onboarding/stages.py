@@ -1,0 +1,213 @@
+"""The eight stages of the digital value chain (DESIGN §5) and the pure rules over them.
+
+No database and no clock: callers pass events and `now`. A merchant's current stage is the highest
+stage reached and not regressed; events are applied in the order they happened (`occurred_at`),
+not the order they arrived, because tablets sync late.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from service.i18n import N_
+
+StageCode = Literal[
+    "registered", "identity", "bank_account", "qr_issued", "qr_active", "listed", "ecommerce", "digital_ops"
+]
+EventKind = Literal["reached", "regressed", "verified"]
+Evidence = Literal["none", "note", "visit", "link"]
+
+QR_ACTIVE_AFTER = timedelta(days=7)  # the follow-up visit comes at least a week after the QR went up
+INSTALLED_NOT_USING_AFTER = timedelta(days=30)
+STALLED_AFTER = timedelta(days=60)
+
+
+class Stage(msgspec.Struct, frozen=True, kw_only=True):
+    code: StageCode
+    order: int
+    name: str  # Vietnamese msgid; English through the catalog
+    criteria: str  # msgid
+    evidence: Evidence  # what a volunteer's claim must carry
+    automatic: bool  # recorded by the system when the matching action happens
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        code="registered",
+        order=1,
+        name=N_("Đã đăng ký"),
+        criteria=N_("Hồ sơ đã lưu, có sự đồng ý của chủ hộ"),
+        evidence="none",
+        automatic=True,
+    ),
+    Stage(
+        code="identity",
+        order=2,
+        name=N_("Định danh điện tử"),
+        criteria=N_("Đã kích hoạt VNeID mức 2"),
+        evidence="note",
+        automatic=False,
+    ),
+    Stage(
+        code="bank_account",
+        order=3,
+        name=N_("Có tài khoản nhận tiền"),
+        criteria=N_("Có tài khoản ngân hàng hoặc ví điện tử nhận được chuyển khoản"),
+        evidence="note",
+        automatic=True,
+    ),
+    Stage(
+        code="qr_issued",
+        order=4,
+        name=N_("Đã có mã QR"),
+        criteria=N_("Mã VietQR đã in hoặc bày tại quầy"),
+        evidence="note",
+        automatic=True,
+    ),
+    Stage(
+        code="qr_active",
+        order=5,
+        name=N_("Dùng QR thường xuyên"),
+        criteria=N_("Đã nhận thanh toán không tiền mặt từ khách, xác nhận khi thăm lại"),
+        evidence="visit",
+        automatic=False,
+    ),
+    Stage(
+        code="listed",
+        order=6,
+        name=N_("Có gian hàng trực tuyến"),
+        criteria=N_("Trang giới thiệu đã đăng với ít nhất một sản phẩm"),
+        evidence="none",
+        automatic=True,
+    ),
+    Stage(
+        code="ecommerce",
+        order=7,
+        name=N_("Bán trên sàn, mạng xã hội"),
+        criteria=N_("Bán trên sàn thương mại điện tử hoặc mạng xã hội (có đường dẫn)"),
+        evidence="link",
+        automatic=False,
+    ),
+    Stage(
+        code="digital_ops",
+        order=8,
+        name=N_("Vận hành số"),
+        criteria=N_("Dùng hóa đơn điện tử, sổ sách số hoặc khai thuế điện tử"),
+        evidence="note",
+        automatic=False,
+    ),
+)
+BY_CODE: dict[str, Stage] = {s.code: s for s in STAGES}
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """What the rules need of a stored stage event."""
+
+    stage: StageCode
+    kind: EventKind
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True):
+    stage: StageCode
+    reached_at: datetime | None
+    reached: dict[str, datetime]  # stages held now, with when each was (last) reached
+    ever: frozenset[str]  # every stage ever reached, regressed or not
+    verified: frozenset[str]  # stages a team leader confirmed (and not regressed since)
+    skipped: tuple[str, ...]  # lower stages never reached: allowed, but shown
+
+
+def progress(events: Iterable[Event]) -> Progress:
+    """Replay events in the order they happened (ties: the order they were recorded)."""
+    reached: dict[str, datetime] = {}
+    verified: set[str] = set()
+    ever: set[str] = set()
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.recorded_at)):
+        if event.kind == "reached":
+            reached.setdefault(event.stage, event.occurred_at)
+            ever.add(event.stage)
+        elif event.kind == "regressed":
+            reached.pop(event.stage, None)
+            verified.discard(event.stage)
+        elif event.stage in reached:  # verifying a claim that still stands
+            verified.add(event.stage)
+    if not reached:
+        return Progress(
+            stage="registered",
+            reached_at=None,
+            reached={},
+            ever=frozenset(ever),
+            verified=frozenset(),
+            skipped=(),
+        )
+    top = max(reached, key=lambda code: BY_CODE[code].order)
+    skipped = tuple(s.code for s in STAGES if s.order < BY_CODE[top].order and s.code not in ever)
+    return Progress(
+        stage=top,  # type: ignore[arg-type]
+        reached_at=reached[top],
+        reached=reached,
+        ever=frozenset(ever),
+        verified=frozenset(verified),
+        skipped=skipped,
+    )
+
+
+class Claim(msgspec.Struct, frozen=True, kw_only=True):
+    """A volunteer's manual `reached` event with its evidence."""
+
+    stage: StageCode
+    occurred_at: datetime
+    note: str | None = None
+    link: str | None = None
+    visit_on: date | None = None  # the follow-up visit where the trader confirmed use
+    customer_payments_7d: int | None = None  # cashless payments from customers in the last 7 days
+
+
+def check_claim(claim: Claim, *, qr_issued_at: datetime | None) -> list[tuple[str, str]]:
+    """Field errors (field, msgid) that keep a claim from being recorded; empty when it stands."""
+    stage = BY_CODE[claim.stage]
+    errors: list[tuple[str, str]] = []
+    if stage.code == "registered":
+        return [("stage", N_("Giai đoạn này được ghi tự động khi đăng ký."))]
+    if stage.evidence == "note" and len((claim.note or "").strip()) < 5:
+        errors.append(("note", N_("Hãy ghi lại điều bạn đã thấy (ít nhất 5 ký tự).")))
+    if stage.evidence == "link" and not _is_shop_link(claim.link):
+        errors.append(("link", N_("Cần đường dẫn tới gian hàng (bắt đầu bằng https://).")))
+    if stage.evidence == "visit":
+        if qr_issued_at is None:
+            errors.append(("stage", N_("Tiểu thương chưa có mã QR: chưa thể xác nhận dùng thường xuyên.")))
+        elif claim.visit_on is None:
+            errors.append(("visit_on", N_("Cần ngày thăm lại.")))
+        elif claim.visit_on < (qr_issued_at + QR_ACTIVE_AFTER).date():
+            errors.append(("visit_on", N_("Lần thăm lại phải sau khi có mã QR ít nhất 7 ngày.")))
+        if claim.customer_payments_7d is None or claim.customer_payments_7d < 1:
+            errors.append(
+                ("customer_payments_7d", N_("Cần ít nhất một khoản thanh toán từ khách trong 7 ngày qua."))
+            )
+    return errors
+
+
+def _is_shop_link(link: str | None) -> bool:
+    if not link:
+        return False
+    parts = urlsplit(link.strip())
+    return parts.scheme in ("http", "https") and "." in parts.netloc
+
+
+def installed_not_using(*, qr_issued_at: datetime | None, held: Sequence[str], now: datetime) -> bool:
+    """QR issued 30+ days ago and still no confirmed use: the list that matters most."""
+    return (
+        qr_issued_at is not None
+        and "qr_active" not in held
+        and "qr_issued" in held
+        and now - qr_issued_at >= INSTALLED_NOT_USING_AFTER
+    )
+
+
+def stalled(*, stage: str, reached_at: datetime | None, now: datetime) -> bool:
+    """At the same stage for 60+ days, below the top of the chain."""
+    return stage != "digital_ops" and reached_at is not None and now - reached_at >= STALLED_AFTER
