@@ -1,0 +1,1 @@
+"""Storefront listings: public pages traders share, products, photos, trader edit links."""
