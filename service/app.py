@@ -19,6 +19,8 @@ from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
 from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
+from service.merchants.routes import MerchantApi, MerchantPages
+from service.payments.routes import PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.settings import Settings
 from service.web import LocaleMiddleware, template_config
@@ -52,8 +54,12 @@ def create_app(settings: Settings) -> Litestar:
             SessionPages,
             TeamPages,
             VillagePages,
+            PaymentImportPages,
+            MerchantPages,
             SessionApi,
             AreasApi,
+            PaymentQrApi,
+            MerchantApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],

@@ -1,6 +1,19 @@
 """Every area's models, imported so that the metadata Alembic compares against is complete."""
 
 from service.accounts.models import ApiToken, Team, User
+from service.audit import AuditEntry
+from service.idempotency import IdempotencyRecord
+from service.merchants.models import Merchant
 from service.places.models import Commune, Province, Village
 
-__all__ = ["ApiToken", "Commune", "Province", "Team", "User", "Village"]
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Commune",
+    "IdempotencyRecord",
+    "Merchant",
+    "Province",
+    "Team",
+    "User",
+    "Village",
+]

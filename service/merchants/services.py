@@ -1,0 +1,518 @@
+"""Merchants: registration with consent, duplicate checks, scoped search, edits with optimistic
+locking, soft delete, audit. Every query goes through `_visible(by)`: the caller's jurisdiction."""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from service import audit, idempotency
+from service.accounts.models import Team, User
+from service.accounts.schemas import CurrentUser
+from service.errors import DomainError, FieldErrors, Forbidden, NotFound
+from service.i18n import N_, gettext
+from service.merchants import validation
+from service.merchants.models import Merchant
+from service.merchants.privacy import Visibility, display_phone, masked_fields, shown, visibility
+from service.merchants.schemas import (
+    Duplicate,
+    MerchantDetail,
+    MerchantFilters,
+    MerchantIn,
+    MerchantOut,
+    MerchantPage,
+    to_json,
+)
+from service.merchants.search import (
+    CursorError,
+    decode_cursor,
+    encode_cursor,
+    length_window,
+    parse_query,
+    similar_names,
+)
+from service.places.models import Commune, Province, Village
+from service.text import fold
+
+ENTITY = "merchant"
+EDITABLE = validation.FIELDS
+# Fields that identify a trader: changing one re-runs the duplicate check.
+IDENTIFYING = ("owner_phone", "tax_code", "owner_id_number", "business_name", "commune_code")
+NAME_CANDIDATES = 500  # bound on the similar-name comparison inside one commune
+DELETERS = ("team_leader", "commune_officer", "province_officer", "admin")
+AUDIT_READERS = ("team_leader", "commune_officer", "province_officer", "admin")
+
+
+class PossibleDuplicates(DomainError):
+    status_code = 409
+
+    def __init__(self, duplicates: list[Duplicate]):
+        super().__init__(N_("Có thể tiểu thương này đã được đăng ký."))
+        self.duplicates = duplicates
+
+
+class StaleVersion(DomainError):
+    """Someone saved the merchant after the caller read it; `current` is what is stored now."""
+
+    status_code = 409
+
+    def __init__(self, current: Merchant):
+        super().__init__(N_("Bản ghi đã được người khác sửa trong lúc bạn sửa. Hãy xem lại rồi lưu."))
+        self.current = current
+
+
+class IdTaken(DomainError):
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__(N_("Mã bản ghi (id) này đã được dùng cho một tiểu thương khác."), field="id")
+
+
+def _live() -> ColumnElement[bool]:
+    return and_(Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None))
+
+
+def _snapshot(m: Merchant) -> dict[str, Any]:
+    return {field: getattr(m, field) for field in EDITABLE}
+
+
+def _folds(values: Mapping[str, Any]) -> dict[str, str]:
+    parts = [values.get("business_name"), values.get("owner_name"), values.get("market")]
+    return {
+        "name_fold": fold(values["business_name"]),
+        "search_fold": " ".join(fold(p) for p in parts if p)[:400],
+    }
+
+
+class MerchantService:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _visible(self, by: CurrentUser) -> ColumnElement[bool]:
+        return and_(
+            _live(),
+            by.scope.where(
+                province=Merchant.province_code, commune=Merchant.commune_code, team=Merchant.team_id
+            ),
+        )
+
+    async def get(self, *, by: CurrentUser, merchant_id: uuid.UUID) -> Merchant:
+        """The merchant if the caller may see it; 404 otherwise (never 403: existence is not told)."""
+        row = await self.session.scalar(select(Merchant).where(Merchant.id == merchant_id, self._visible(by)))
+        if row is None:
+            raise NotFound()
+        return row
+
+    def seen_by(self, by: CurrentUser, m: Merchant) -> Visibility:
+        return visibility(by, team_id=m.team_id)
+
+    def out(self, m: Merchant, *, by: CurrentUser) -> MerchantOut:
+        seen = self.seen_by(by, m)
+        raw = {f: getattr(m, f) for f in ("owner_phone", "owner_id_number", "tax_code")}
+        return MerchantOut(
+            id=m.id,
+            version=m.version,
+            kind=m.kind,
+            business_name=m.business_name,
+            category=m.category,
+            owner_name=m.owner_name,
+            owner_phone=shown("owner_phone", m.owner_phone, seen),
+            owner_id_number=shown("owner_id_number", m.owner_id_number, seen),
+            tax_code=shown("tax_code", m.tax_code, seen),
+            province_code=m.province_code,
+            commune_code=m.commune_code,
+            village_id=m.village_id,
+            market=m.market,
+            stall=m.stall,
+            lat=m.lat,
+            lon=m.lon,
+            team_id=m.team_id,
+            notes=m.notes,
+            consent_purposes=list(m.consent_purposes),
+            consent_at=m.consent_at,
+            consent_by_id=m.consent_by_id,
+            current_stage=m.current_stage,
+            stage_reached_at=m.stage_reached_at,
+            last_visit_at=m.last_visit_at,
+            next_follow_up=m.next_follow_up,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            created_by_id=m.created_by_id,
+            masked=masked_fields(raw, seen),
+        )
+
+    async def detail(self, *, by: CurrentUser, merchant_id: uuid.UUID) -> MerchantDetail:
+        m = await self.get(by=by, merchant_id=merchant_id)
+        province = await self.session.get(Province, m.province_code)
+        commune = await self.session.get(Commune, m.commune_code)
+        village = await self.session.get(Village, m.village_id) if m.village_id else None
+        team = await self.session.get(Team, m.team_id)
+        rows = await self.session.execute(
+            select(User.id, User.full_name).where(User.id.in_({m.consent_by_id, m.created_by_id}))
+        )
+        names = {user_id: name for user_id, name in rows}
+        history = None
+        if by.role in AUDIT_READERS:
+            seen = self.seen_by(by, m)
+            history = await audit.entries(self.session, entity_type=ENTITY, entity_id=m.id)
+            for entry in history:
+                entry.changes = {
+                    f: [shown(f, before, seen), shown(f, after, seen)]
+                    for f, (before, after) in entry.changes.items()
+                }
+        return MerchantDetail(
+            merchant=self.out(m, by=by),
+            owner_phone_display=display_phone(m.owner_phone, self.seen_by(by, m)),
+            province_name=province.full_name if province else m.province_code,
+            commune_name=commune.full_name if commune else m.commune_code,
+            village_name=village.name if village else None,
+            team_name=team.name if team else "",
+            consent_by_name=names.get(m.consent_by_id),
+            created_by_name=names.get(m.created_by_id),
+            audit=history,
+            can_edit=True,
+            can_delete=by.role in DELETERS,
+        )
+
+    async def search(
+        self, *, by: CurrentUser, filters: MerchantFilters, cursor: str | None = None, limit: int = 25
+    ) -> MerchantPage:
+        conditions = [self._visible(by)]
+        # Partial digits only for readers who see phones: others could rebuild a masked number.
+        query = parse_query(filters.q, partial_phone=visibility(by, team_id=by.team_id).phone)
+        text = [Merchant.search_fold.contains(word, autoescape=True) for word in query.text.split()]
+        phone = []
+        if query.phone:
+            phone.append(Merchant.owner_phone == query.phone)
+        if query.digits:
+            phone.append(Merchant.owner_phone.contains(query.digits, autoescape=True))
+        if phone:
+            conditions.append(or_(and_(*text), *phone) if text else or_(*phone))
+        elif text:
+            conditions.extend(text)
+        for column, value in (
+            (Merchant.commune_code, filters.commune_code),
+            (Merchant.village_id, filters.village_id),
+            (Merchant.team_id, filters.team_id),
+            (Merchant.kind, filters.kind),
+            (Merchant.category, filters.category),
+            (Merchant.current_stage, filters.stage),
+        ):
+            if value:
+                conditions.append(column == value)
+        total = await self.session.scalar(select(func.count()).select_from(Merchant).where(*conditions))
+
+        if filters.sort == "name":
+            first, order = Merchant.name_fold, (Merchant.name_fold.asc(), Merchant.id.asc())
+        else:
+            first, order = Merchant.created_at, (Merchant.created_at.desc(), Merchant.id.desc())
+        if cursor:
+            try:
+                key, last_id = decode_cursor(cursor, filters.sort)
+            except CursorError as exc:
+                raise FieldErrors([("cursor", gettext("Giá trị không hợp lệ."))]) from exc
+            if filters.sort == "name":
+                conditions.append(or_(first > key, and_(first == key, Merchant.id > last_id)))
+            else:
+                conditions.append(or_(first < key, and_(first == key, Merchant.id < last_id)))
+        rows = list(
+            await self.session.scalars(select(Merchant).where(*conditions).order_by(*order).limit(limit + 1))
+        )
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = encode_cursor(
+                filters.sort, (last.name_fold if filters.sort == "name" else last.created_at, last.id)
+            )
+        return MerchantPage(
+            items=[self.out(m, by=by) for m in rows], total=total or 0, next_cursor=next_cursor
+        )
+
+    async def visible_ids(self, *, by: CurrentUser, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        ids = set(ids)
+        if not ids:
+            return set()
+        return set(
+            await self.session.scalars(select(Merchant.id).where(Merchant.id.in_(ids), self._visible(by)))
+        )
+
+    # --- checks --------------------------------------------------------------------------------
+
+    async def _check_places(
+        self, *, by: CurrentUser, values: dict[str, Any], errors: list[tuple[str, str]]
+    ) -> Commune | None:
+        """Commune (403 outside the caller's jurisdiction), village in commune, team in scope.
+
+        Fills `values["team_id"]` with the caller's team when none was given."""
+        failed = {f for f, _ in errors}
+        commune = None
+        if values.get("commune_code"):
+            commune = await self.session.get(Commune, values["commune_code"])
+            if commune is None:
+                errors.append(("commune_code", gettext("Mã xã/phường không tồn tại.")))
+            elif not by.scope.allows_area(province_code=commune.province_code, commune_code=commune.code):
+                raise Forbidden(N_("Xã/phường này nằm ngoài phạm vi quản lý của bạn."))
+        if values.get("village_id") and "village_id" not in failed:
+            village = await self.session.get(Village, values["village_id"])
+            if village is None or (commune is not None and village.commune_code != commune.code):
+                errors.append(("village_id", gettext("Thôn/tổ dân phố không thuộc xã/phường đã chọn.")))
+        if "team_id" in failed:
+            return commune
+        if values.get("team_id") is None:
+            values["team_id"] = by.team_id
+        if values["team_id"] is None:
+            errors.append(("team_id", gettext("Bắt buộc.")))
+            return commune
+        team = await self.session.scalar(
+            select(Team).where(
+                Team.id == values["team_id"],
+                Team.active.is_(True),
+                by.scope.where(province=Team.province_code, commune=Team.commune_code, team=Team.id),
+            )
+        )
+        if team is None:
+            errors.append(("team_id", gettext("Tổ không tồn tại hoặc nằm ngoài phạm vi của bạn.")))
+        elif commune is not None and team.commune_code != commune.code:
+            errors.append(("team_id", gettext("Tổ này không hoạt động ở xã/phường đã chọn.")))
+        return commune
+
+    async def find_duplicates(
+        self, *, values: Mapping[str, Any], exclude_id: uuid.UUID | None = None
+    ) -> list[Duplicate]:
+        """Likely existing records of the same trader, anywhere in the country for phone and ID
+        numbers, inside the commune for similar names. Deliberately unscoped, so the result carries
+        nothing personal (id, business name, commune, reason)."""
+        found: dict[uuid.UUID, Duplicate] = {}
+        others = [_live()] + ([Merchant.id != exclude_id] if exclude_id else [])
+        columns = (Merchant.id, Merchant.business_name, Merchant.commune_code)
+        for field in ("owner_phone", "tax_code", "owner_id_number"):
+            if value := values.get(field):
+                rows = await self.session.execute(
+                    select(*columns).where(getattr(Merchant, field) == value, *others).limit(20)
+                )
+                for mid, name, commune in rows:
+                    found.setdefault(
+                        mid, Duplicate(id=mid, business_name=name, commune_code=commune, reason=field)
+                    )
+        if values.get("business_name") and values.get("commune_code"):
+            name = fold(values["business_name"])
+            low, high = length_window(name)
+            rows = await self.session.execute(
+                select(*columns, Merchant.name_fold)
+                .where(
+                    Merchant.commune_code == values["commune_code"],
+                    func.length(Merchant.name_fold).between(low, high),
+                    *others,
+                )
+                .order_by(Merchant.created_at.desc())
+                .limit(NAME_CANDIDATES)
+            )
+            for mid, business_name, commune, other in rows:
+                if mid not in found and similar_names(name, other):
+                    found[mid] = Duplicate(
+                        id=mid, business_name=business_name, commune_code=commune, reason="business_name"
+                    )
+        return list(found.values())
+
+    async def _refuse_duplicates(
+        self, values: Mapping[str, Any], confirmed: Iterable[uuid.UUID], exclude_id: uuid.UUID | None = None
+    ) -> None:
+        confirmed = set(confirmed)
+        duplicates = [
+            d
+            for d in await self.find_duplicates(values=values, exclude_id=exclude_id)
+            if d.id not in confirmed
+        ]
+        if duplicates:
+            raise PossibleDuplicates(duplicates)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def register(
+        self,
+        *,
+        by: CurrentUser,
+        values: Mapping[str, Any],
+        at: datetime,
+        merchant_id: uuid.UUID | None = None,
+        not_duplicate_of: Iterable[uuid.UUID] = (),
+    ) -> Merchant:
+        """Validate everything, refuse likely duplicates unless confirmed, save with consent."""
+        clean, errors = validation.clean(values)
+        commune = await self._check_places(by=by, values=clean, errors=errors)
+        if errors or commune is None:
+            raise FieldErrors(errors)
+        await self._refuse_duplicates(clean, not_duplicate_of)
+        merchant = Merchant(
+            id=merchant_id or uuid.uuid4(),
+            **clean,
+            **_folds(clean),
+            province_code=commune.province_code,
+            consent_at=at,
+            consent_by_id=by.id,
+            current_stage="registered",
+            stage_reached_at=at,
+            created_at=at,
+            updated_at=at,
+            created_by_id=by.id,
+        )
+        self.session.add(merchant)
+        await self.session.flush()
+        await audit.record(
+            self.session,
+            entity_type=ENTITY,
+            entity_id=merchant.id,
+            action="create",
+            actor_id=by.id,
+            at=at,
+            changes=audit.diff({}, _snapshot(merchant)),
+            province_code=merchant.province_code,
+        )
+        await self.on_registered(merchant=merchant, by=by, at=at)
+        return merchant
+
+    async def on_registered(self, *, merchant: Merchant, by: CurrentUser, at: datetime) -> None:
+        """Hook for onboarding: the stage-event issue records stage 1 ("registered") here, in the same
+        transaction as the registration. Deliberately a no-op until then."""
+
+    async def register_once(
+        self, *, by: CurrentUser, data: MerchantIn, key: str | None, request_hash: str, at: datetime
+    ) -> tuple[idempotency.Replay, bool]:
+        """Registration over the API, safe to retry: (status and body, whether it is a replay).
+
+        The idempotency key is the Idempotency-Key header, else the client-generated id
+        ("merchant:<id>"). A retry with the same body gets the first response again, byte for byte
+        and with the same status (201); the same key with another body is refused (422)."""
+        if key is None and data.id is not None:
+            key = f"merchant:{data.id}"
+        if key is not None:
+            if replay := await idempotency.find(
+                self.session, user_id=by.id, key=key, request_hash=request_hash
+            ):
+                return replay, True
+            if data.id is not None and await self.session.get(Merchant, data.id) is not None:
+                raise IdTaken()
+        values = {f: getattr(data, f) for f in validation.FIELDS}
+        try:
+            merchant = await self.register(
+                by=by, values=values, at=at, merchant_id=data.id, not_duplicate_of=data.not_duplicate_of
+            )
+            body = to_json(self.out(merchant, by=by))
+            if key is not None:
+                await idempotency.store(
+                    self.session,
+                    user_id=by.id,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=201,
+                    body=body,
+                    at=at,
+                )
+        except IntegrityError:
+            # A concurrent request with the same key or id committed first: replay its result.
+            await self.session.rollback()
+            if key is not None and (
+                replay := await idempotency.find(
+                    self.session, user_id=by.id, key=key, request_hash=request_hash
+                )
+            ):
+                return replay, True
+            if data.id is not None and await self.session.get(Merchant, data.id) is not None:
+                raise IdTaken() from None
+            raise
+        return idempotency.Replay(status_code=201, body=body), False
+
+    async def update(
+        self,
+        *,
+        by: CurrentUser,
+        merchant_id: uuid.UUID,
+        version: int,
+        changes: Mapping[str, Any],
+        at: datetime,
+        not_duplicate_of: Iterable[uuid.UUID] = (),
+    ) -> Merchant:
+        """Apply the changed fields if `version` is still current; otherwise StaleVersion (409)."""
+        m = await self.get(by=by, merchant_id=merchant_id)
+        if version != m.version:
+            raise StaleVersion(m)
+        fields = [f for f in EDITABLE if f in changes]
+        clean, errors = validation.clean(changes, fields=fields, required=validation.REQUIRED & set(fields))
+        before = _snapshot(m)
+        merged = {**before, **clean}
+        if "lat" in clean or "lon" in clean:
+            merged_errors: list[tuple[str, str]] = []
+            _, merged_errors = validation.clean(merged, fields=("lat", "lon"), required=())
+            errors.extend(e for e in merged_errors if e[0] not in {f for f, _ in errors})
+        place_errors: list[tuple[str, str]] = []
+        commune = await self._check_places(by=by, values=merged, errors=place_errors)
+        errors.extend(place_errors)
+        if errors or commune is None:
+            raise FieldErrors(errors)
+        after = {f: merged[f] for f in EDITABLE}
+        changed = audit.diff(before, after)
+        if not changed:
+            return m
+        if set(changed) & set(IDENTIFYING):
+            await self._refuse_duplicates(after, not_duplicate_of, exclude_id=m.id)
+        for field in changed:
+            setattr(m, field, after[field])
+        if "consent_purposes" in changed:
+            m.consent_at, m.consent_by_id = at, by.id
+        for field, value in _folds(after).items():
+            setattr(m, field, value)
+        m.province_code = commune.province_code
+        m.updated_at = at
+        try:
+            await self.session.flush()
+        except StaleDataError:
+            # Saved by someone else between our read and our write (the UPDATE matched no row).
+            await self.session.rollback()
+            raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
+        await audit.record(
+            self.session,
+            entity_type=ENTITY,
+            entity_id=m.id,
+            action="update",
+            actor_id=by.id,
+            at=at,
+            changes=changed,
+            province_code=m.province_code,
+        )
+        return m
+
+    async def delete(
+        self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime, version: int | None = None
+    ) -> Merchant:
+        """Soft delete: the row stays (audit, later merge) but leaves every list and lookup."""
+        m = await self.get(by=by, merchant_id=merchant_id)
+        if by.role not in DELETERS:
+            raise Forbidden()
+        if version is not None and version != m.version:
+            raise StaleVersion(m)
+        m.deleted_at = at
+        m.updated_at = at
+        try:
+            await self.session.flush()
+        except StaleDataError:
+            await self.session.rollback()
+            raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
+        await audit.record(
+            self.session,
+            entity_type=ENTITY,
+            entity_id=m.id,
+            action="delete",
+            actor_id=by.id,
+            at=at,
+            changes={"deleted_at": [None, at.isoformat()]},
+            province_code=m.province_code,
+        )
+        return m
