@@ -119,6 +119,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
         return row
 
     first_team_of: dict[str, Team] = {}
+    leaders: list[tuple[Team, User]] = []
     for commune_code, (village_names, teams) in COMMUNES.items():
         commune = await session.get(Commune, commune_code)
         assert commune is not None, f"commune {commune_code} missing from the reference data"
@@ -162,6 +163,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
             )
             await session.flush()  # the leader row must exist before the team points at it
             team.leader_id = leader.id
+            leaders.append((team, leader))
             for n in range(volunteers):
                 if is_main and n == 0:
                     username = "demo-volunteer"
@@ -189,4 +191,81 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
         user(username, role, **fields)
         counts["officers"] += 1
     await session.flush()
+    counts["merchants"] = await seed_demo_merchants(session, leaders=leaders, at=at)
     return counts
+
+
+# business name, owner, kind, category, market, stall (index into the team list cycles the teams)
+MERCHANTS = [
+    ("Bún hến Đông Ba O Nga", "Trần Thị Nga", "market_stall", "food_drink", "Chợ Đông Ba", "A-07"),
+    ("Mè xửng Thiên Hương", "Nguyễn Thị Hương", "market_stall", "crafts_ocop", "Chợ Đông Ba", "B-03"),
+    ("Nón bài thơ Xuân Hòa", "Lê Thị Xuân", "household_business", "crafts_ocop", None, None),
+    ("Bánh lọc Bà Tư", "Ngô Thị Tư", "street_vendor", "food_drink", None, None),
+    ("Tạp hóa Chi Lăng", "Phạm Văn Lộc", "household_business", "groceries", None, None),
+    ("Chè Hẻm Hùng Vương", "Đặng Thị Thu", "household_business", "food_drink", None, None),
+    ("Rau sạch Kim Long", "Hoàng Văn Sơn", "market_stall", "fresh_produce", "Chợ Kim Long", "C-07"),
+    ("Áo dài Vỹ Dạ", "Võ Thị Uyên", "household_business", "clothing_textiles", None, None),
+    ("Bánh bèo Bà Đỏ", "Bùi Thị Đỏ", "street_vendor", "food_drink", "Chợ Bến Ngự", None),
+    ("Đồ gia dụng Bến Ngự", "Huỳnh Minh Trí", "market_stall", "household_goods", "Chợ Bến Ngự", "D-15"),
+    ("Lụa Hàng Đào", "Đỗ Thị Lan", "micro_enterprise", "clothing_textiles", "Chợ Đồng Xuân", "Tầng 2-18"),
+    ("Phở gánh Hàng Chiếu", "Dương Văn Nam", "street_vendor", "food_drink", None, None),
+    ("Bạc Hàng Bạc Quốc Việt", "Hồ Quốc Việt", "household_business", "crafts_ocop", None, None),
+    ("HTX rau an toàn Cửa Nam", "Phan Thị Ngân", "cooperative", "fresh_produce", "Chợ Cửa Nam", None),
+    ("Sửa xe Cửa Nam", "Trần Hữu Phúc", "household_business", "services", None, None),
+    ("Cà phê muối Đông Ba", "Lê Minh Khánh", "street_vendor", "food_drink", "Chợ Đông Ba", None),
+]
+
+
+async def seed_demo_merchants(
+    session: AsyncSession, *, leaders: list[tuple[Team, User]], at: datetime
+) -> int:
+    """A few traders per team, with consent, so the lists have something to show. Ids and phones
+    are derived from the position, so every seed gives the same records."""
+    from service.merchants.models import Merchant
+    from service.merchants.services import _folds
+
+    # Teams in seed order (0 Đông Ba, 1 Gia Hội, 2 Kim Long, 3 Vỹ Dạ, 4 Bến Ngự, 5 Đồng Xuân,
+    # 6 Hàng Bạc, 7 Cửa Nam); a merchant belongs to the team of its market, else to Đông Ba.
+    team_of = {
+        "Chợ Kim Long": 2,
+        "Chợ Bến Ngự": 4,
+        "Chợ Đồng Xuân": 5,
+        "Chợ Cửa Nam": 7,
+    }
+    # Gia Hội (1) is left empty on purpose: the tests register into a team with no demo traders.
+    by_name = {
+        "Áo dài Vỹ Dạ": 3,
+        "Phở gánh Hàng Chiếu": 5,
+        "Bạc Hàng Bạc Quốc Việt": 6,
+        "Sửa xe Cửa Nam": 7,
+    }
+    for i, (name, owner, kind, category, market, stall) in enumerate(MERCHANTS):
+        team, leader = leaders[by_name.get(name, team_of.get(market or "", 0))]
+        values = {"business_name": name, "owner_name": owner, "market": market}
+        created = at.replace(minute=i)
+        session.add(
+            Merchant(
+                id=uuid.uuid5(uuid.NAMESPACE_URL, f"onboard-demo-merchant-{i}"),
+                kind=kind,
+                business_name=name,
+                category=category,
+                owner_name=owner,
+                owner_phone=f"+8490{5100000 + i * 7919:07d}",
+                province_code=team.province_code,
+                commune_code=team.commune_code,
+                market=market,
+                stall=stall,
+                team_id=team.id,
+                consent_purposes=["storefront", "contact", "statistics"] if i % 3 else ["contact"],
+                consent_at=created,
+                consent_by_id=leader.id,
+                current_stage="registered",
+                stage_reached_at=created,
+                created_at=created,
+                updated_at=created,
+                created_by_id=leader.id,
+                **_folds(values),
+            )
+        )
+    await session.flush()
+    return len(MERCHANTS)

@@ -8,6 +8,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from service.audit import AuditOut
 from service.i18n import N_
 from service.merchants.spreadsheet import CATEGORIES, CONSENT_PURPOSES, KINDS
+from service.onboarding.stages import STAGES
 
 KIND_NAMES = {
     "street_vendor": N_("Bán hàng rong"),
@@ -31,16 +32,7 @@ CONSENT_NAMES = {
     "contact": N_("Được tổ công nghệ số liên hệ hỗ trợ"),
     "statistics": N_("Dùng cho thống kê chuyển đổi số"),
 }
-STAGE_NAMES = {
-    "registered": N_("Đã đăng ký"),
-    "identity": N_("Định danh điện tử"),
-    "bank_account": N_("Có tài khoản nhận tiền"),
-    "qr_issued": N_("Đã có mã QR"),
-    "qr_active": N_("Dùng QR thường xuyên"),
-    "listed": N_("Có gian hàng trực tuyến"),
-    "ecommerce": N_("Bán trên sàn TMĐT"),
-    "digital_ops": N_("Vận hành số"),
-}
+STAGE_NAMES = {stage.code: stage.name for stage in STAGES}  # onboarding/stages.py owns them
 assert set(KIND_NAMES) == set(KINDS) and set(CATEGORY_NAMES) == set(CATEGORIES)
 assert set(CONSENT_NAMES) == set(CONSENT_PURPOSES)
 

@@ -32,6 +32,11 @@ PRODUCE = (
     "tỏi Lý Sơn",
     "nấm rơm",
 )
+# A team of the demo commune 19753 with no demo traders, so counts start at zero;
+# demo-volunteer works in the same commune but another team.
+VOLUNTEER = "tnv-2-1"
+LEADER = "totruong-2"
+OTHER_TEAM_VOLUNTEER = "demo-volunteer"
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731
 
 
@@ -56,7 +61,7 @@ async def register(client, headers, **overrides):
 
 
 async def test_volunteer_registers_a_merchant_over_json(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     response = await register(client, headers, lat=16.4728, lon=107.5789)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -73,7 +78,7 @@ async def test_volunteer_registers_a_merchant_over_json(client) -> None:
 
 
 async def test_nfc_and_nfd_input_are_stored_as_the_same_nfc_text(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     composed = await register(client, headers, business_name="  Phở   Đặng Hoà ", owner_phone="0912345001")
     decomposed = await register(
         client,
@@ -90,7 +95,7 @@ async def test_nfc_and_nfd_input_are_stored_as_the_same_nfc_text(client) -> None
 
 
 async def test_registration_form_accepts_nfd_and_redirects_to_the_merchant(client) -> None:
-    await browser_login(client, "demo-volunteer")
+    await browser_login(client, VOLUNTEER)
     page = await client.get("/merchants/new")
     assert page.status_code == 200
     form = {
@@ -106,7 +111,7 @@ async def test_registration_form_accepts_nfd_and_redirects_to_the_merchant(clien
     assert "0912 345 678" in detail.text
     search = (
         await client.get(
-            "/api/v1/merchants", params={"q": "banh canh"}, headers=await api_token(client, "demo-volunteer")
+            "/api/v1/merchants", params={"q": "banh canh"}, headers=await api_token(client, VOLUNTEER)
         )
     ).json()
     assert [m["business_name"] for m in search["items"]] == ["Bánh canh cá lóc Dì Tư"]
@@ -117,7 +122,7 @@ async def test_registration_form_accepts_nfd_and_redirects_to_the_merchant(clien
 
 
 async def test_every_bad_field_is_reported_at_once(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     response = await register(
         client,
         headers,
@@ -147,7 +152,7 @@ async def test_every_bad_field_is_reported_at_once(client) -> None:
 
 
 async def test_a_landline_is_refused_for_the_traders_phone(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     response = await register(client, headers, owner_phone="02838123456")
     assert response.status_code == 422
     assert response.json()["errors"] == [
@@ -156,14 +161,14 @@ async def test_a_landline_is_refused_for_the_traders_phone(client) -> None:
 
 
 async def test_field_errors_are_in_english_on_request(client) -> None:
-    headers = {**await api_token(client, "demo-volunteer"), "Accept-Language": "en"}
+    headers = {**await api_token(client, VOLUNTEER), "Accept-Language": "en"}
     response = await register(client, headers, owner_phone="0123456789")
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "owner_phone"
 
 
 async def test_invalid_form_redisplays_every_error_with_what_was_typed(client) -> None:
-    await browser_login(client, "demo-volunteer")
+    await browser_login(client, VOLUNTEER)
     page = await client.get("/merchants/new")
     form = {
         **payload(owner_phone="02838123456", owner_id_number="00108501234A", business_name="Chè Hẻm"),
@@ -181,7 +186,7 @@ async def test_invalid_form_redisplays_every_error_with_what_was_typed(client) -
 
 
 async def test_a_commune_outside_the_jurisdiction_is_forbidden(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     assert (await register(client, headers, commune_code="19774")).status_code == 403
     officer = await api_token(client, "demo-commune")
     assert (await register(client, officer, commune_code="00070")).status_code == 403
@@ -191,9 +196,9 @@ async def test_village_must_belong_to_the_commune_and_team_to_the_scope(client) 
     admin = await api_token(client, "demo-admin")
     kim_long = (await client.get("/api/v1/areas/communes/19774/villages", headers=admin)).json()
     teams = {t["name"]: t["id"] for t in (await client.get("/api/v1/teams", headers=admin)).json()}
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     response = await register(
-        client, headers, village_id=kim_long[0]["id"], team_id=teams["Tổ công nghệ số Gia Hội"]
+        client, headers, village_id=kim_long[0]["id"], team_id=teams["Tổ công nghệ số chợ Đông Ba"]
     )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"village_id", "team_id"}
@@ -205,7 +210,7 @@ async def test_village_must_belong_to_the_commune_and_team_to_the_scope(client) 
 
 
 async def test_duplicate_phone_is_409_until_confirmed_not_a_duplicate(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     first = (await register(client, headers)).json()
     second = await register(client, headers, business_name="Cơm hến Bà Mai", owner_name="Ngô Thị Mai")
     assert second.status_code == 409
@@ -228,7 +233,7 @@ async def test_duplicate_phone_is_409_until_confirmed_not_a_duplicate(client) ->
 
 
 async def test_similar_name_in_the_commune_is_a_duplicate(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     first = (await register(client, headers, business_name="Bún bò Huế Mệ Kéo")).json()
     similar = await register(client, headers, business_name="Bun bo Hue Me Keo.", owner_phone="0987654321")
     assert similar.status_code == 409
@@ -253,7 +258,7 @@ async def test_duplicates_elsewhere_reveal_no_personal_data(client) -> None:
         business_name="Tạp hóa Kim Long",
     )
     assert theirs.status_code == 201, theirs.text
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     mine = await register(client, headers, owner_phone="0912345999", owner_id_number="001085012345")
     assert mine.status_code == 409
     [duplicate] = mine.json()["duplicates"]
@@ -269,9 +274,9 @@ async def test_duplicates_elsewhere_reveal_no_personal_data(client) -> None:
 
 
 async def test_form_shows_duplicates_and_accepts_the_confirmation(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     first = (await register(client, headers)).json()
-    await browser_login(client, "demo-volunteer")
+    await browser_login(client, VOLUNTEER)
     page = await client.get("/merchants/new")
     form = {
         **payload(business_name="Chè Bà Mai"),
@@ -290,7 +295,7 @@ async def test_form_shows_duplicates_and_accepts_the_confirmation(client) -> Non
 
 
 async def test_same_idempotency_key_twice_creates_one_merchant_with_identical_responses(client) -> None:
-    headers = {**await api_token(client, "demo-volunteer"), "Idempotency-Key": "tablet-7-0001"}
+    headers = {**await api_token(client, VOLUNTEER), "Idempotency-Key": "tablet-7-0001"}
     first = await register(client, headers)
     second = await register(client, headers)
     assert first.status_code == second.status_code == 201
@@ -304,7 +309,7 @@ async def test_same_idempotency_key_twice_creates_one_merchant_with_identical_re
 
 
 async def test_concurrent_retries_with_one_key_create_one_merchant(client) -> None:
-    headers = {**await api_token(client, "demo-volunteer"), "Idempotency-Key": "race-1"}
+    headers = {**await api_token(client, VOLUNTEER), "Idempotency-Key": "race-1"}
     responses = await asyncio.gather(*(register(client, headers) for _ in range(4)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
@@ -312,7 +317,7 @@ async def test_concurrent_retries_with_one_key_create_one_merchant(client) -> No
 
 
 async def test_same_client_id_twice_replays_and_a_different_body_is_refused(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     merchant_id = str(uuid.uuid4())
     first = await register(client, headers, id=merchant_id)
     again = await register(client, headers, id=merchant_id)
@@ -320,7 +325,7 @@ async def test_same_client_id_twice_replays_and_a_different_body_is_refused(clie
     assert first.content == again.content and first.json()["id"] == merchant_id
     different = await register(client, headers, id=merchant_id, stall="Z-9")
     assert different.status_code == 422
-    other_user = await register(client, await api_token(client, "demo-leader"), id=merchant_id)
+    other_user = await register(client, await api_token(client, LEADER), id=merchant_id)
     assert other_user.status_code == 409
     assert (await client.get("/api/v1/merchants", headers=headers)).json()["total"] == 1
 
@@ -344,7 +349,7 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
     sessions = session_maker(engine)
     try:
         async with sessions() as first, sessions() as second, sessions() as reader:
-            user_id = await reader.scalar(select(User.id).where(User.username == "demo-volunteer"))
+            user_id = await reader.scalar(select(User.id).where(User.username == VOLUNTEER))
             user = await AccountService(reader).current_user(user_id=user_id)
             data = MerchantIn(**payload())
             digest = idempotency.request_hash("POST", "/api/v1/merchants", data)
@@ -364,7 +369,8 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
             await second.commit()
             assert replayed and lost == won
             await reader.rollback()
-            assert await reader.scalar(select(func.count()).select_from(Merchant)) == 1
+            count = select(func.count()).where(Merchant.business_name == data.business_name)
+            assert await reader.scalar(count) == 1
     finally:
         await engine.dispose()
 
@@ -402,7 +408,7 @@ async def _names(client, headers, **params) -> list[str]:
 
 
 async def test_search_ignores_accents_and_case_and_reads_phones_in_any_format(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     await _seed_market(client, headers)
     assert await _names(client, headers, q="bun bo hue") == ["Bún bò Huế Mệ Kéo"]
     assert await _names(client, headers, q="BÚN BÒ") == ["Bún bò Huế Mệ Kéo"]
@@ -421,14 +427,14 @@ async def test_search_ignores_accents_and_case_and_reads_phones_in_any_format(cl
 
 
 async def test_officers_find_by_whole_phone_but_not_by_digit_fragments(client) -> None:
-    await _seed_market(client, await api_token(client, "demo-volunteer"))
+    await _seed_market(client, await api_token(client, VOLUNTEER))
     officer = await api_token(client, "demo-commune")
     assert await _names(client, officer, q="0983 111 222") == ["Nón lá Phú Cam"]
     assert await _names(client, officer, q="111 222") == []
 
 
 async def test_filters_narrow_the_list(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     await _seed_market(client, headers)
     assert await _names(client, headers, kind="street_vendor") == ["Cà phê Đò Gia Hội"]
     assert await _names(client, headers, category="food_drink", q="ca phe") == ["Cà phê Đò Gia Hội"]
@@ -451,7 +457,7 @@ async def test_filters_narrow_the_list(client) -> None:
 
 
 async def test_cursor_pagination_returns_every_merchant_exactly_once(client) -> None:
-    headers = await api_token(client, "demo-volunteer")
+    headers = await api_token(client, VOLUNTEER)
     created = set()
     for i in range(23):
         response = await register(
@@ -480,37 +486,38 @@ async def test_cursor_pagination_returns_every_merchant_exactly_once(client) -> 
 
 
 async def test_list_page_searches_without_diacritics(client) -> None:
-    await _seed_market(client, await api_token(client, "demo-volunteer"))
-    await browser_login(client, "demo-volunteer")
+    await _seed_market(client, await api_token(client, VOLUNTEER))
+    await browser_login(client, VOLUNTEER)
     page = await client.get("/merchants/", params={"q": "do kho dang", "kind": "", "village_id": ""})
     assert page.status_code == 200
     assert "Đồ khô Đặng Gia" in page.text and "Bún bò Huế" not in page.text
 
 
 async def test_other_team_and_other_commune_get_404(client) -> None:
-    mine = (await register(client, await api_token(client, "demo-volunteer"))).json()
+    mine = (await register(client, await api_token(client, VOLUNTEER))).json()
     url = f"/api/v1/merchants/{mine['id']}"
-    for username in ("demo-volunteer-b", "tnv-2-1", "canbo-kimlong", "canbo-hanoi"):
+    for username in ("demo-volunteer-b", OTHER_TEAM_VOLUNTEER, "canbo-kimlong", "canbo-hanoi"):
         headers = await api_token(client, username)
         assert (await client.get(url, headers=headers)).status_code == 404, username
         patched = await client.patch(url, json={"version": 1, "stall": "X"}, headers=headers)
         assert patched.status_code == 404, username
-        assert (await client.get("/api/v1/merchants", headers=headers)).json()["total"] == 0
-    for username in ("demo-leader", "demo-commune", "demo-province", "demo-admin"):
+        listed = (await client.get("/api/v1/merchants", params={"limit": 100}, headers=headers)).json()
+        assert mine["id"] not in {m["id"] for m in listed["items"]}
+    for username in (LEADER, "demo-commune", "demo-province", "demo-admin"):
         assert (await client.get(url, headers=await api_token(client, username))).status_code == 200
     await browser_login(client, "demo-volunteer-b")
     assert (await client.get(f"/merchants/{mine['id']}")).status_code == 404
 
 
 async def test_personal_data_is_masked_by_role(client) -> None:
-    volunteer = await api_token(client, "demo-volunteer")
+    volunteer = await api_token(client, VOLUNTEER)
     created = (
         await register(client, volunteer, owner_id_number="079185123456", tax_code="0101234565")
     ).json()
     url = f"/api/v1/merchants/{created['id']}"
     expected = {
-        "demo-volunteer": ("+84912345678", "•••• 3456"),
-        "demo-leader": ("+84912345678", "079185123456"),
+        VOLUNTEER: ("+84912345678", "•••• 3456"),
+        LEADER: ("+84912345678", "079185123456"),
         "demo-commune": ("•••• 5678", "•••• 3456"),
         "demo-province": ("•••• 5678", "•••• 3456"),
         "demo-admin": ("+84912345678", "079185123456"),
@@ -536,10 +543,10 @@ async def test_personal_data_is_masked_by_role(client) -> None:
 
 
 async def test_stale_edit_gets_409_with_the_current_values(client) -> None:
-    created = (await register(client, await api_token(client, "demo-volunteer"))).json()
+    created = (await register(client, await api_token(client, VOLUNTEER))).json()
     url = f"/api/v1/merchants/{created['id']}"
-    first = await api_token(client, "demo-volunteer")
-    second = await api_token(client, "demo-leader")
+    first = await api_token(client, VOLUNTEER)
+    second = await api_token(client, LEADER)
     saved = await client.patch(
         url, json={"version": 1, "stall": "B-7", "owner_phone": "0987 654 321"}, headers=first
     )
@@ -562,8 +569,8 @@ async def test_stale_edit_gets_409_with_the_current_values(client) -> None:
 
 
 async def test_edit_form_conflict_shows_both_versions_side_by_side(client) -> None:
-    created = (await register(client, await api_token(client, "demo-volunteer"))).json()
-    await browser_login(client, "demo-volunteer")
+    created = (await register(client, await api_token(client, VOLUNTEER))).json()
+    await browser_login(client, VOLUNTEER)
     form_page = await client.get(f"/merchants/{created['id']}/edit")
     assert form_page.status_code == 200
     assert 'value="0912 345 678"' in form_page.text
@@ -572,7 +579,7 @@ async def test_edit_form_conflict_shows_both_versions_side_by_side(client) -> No
     other = await client.patch(
         f"/api/v1/merchants/{created['id']}",
         json={"version": 1, "stall": "Sạp của tổ trưởng"},
-        headers=await api_token(client, "demo-leader"),
+        headers=await api_token(client, LEADER),
     )
     assert other.status_code == 200
     mine = {**payload(stall="Sạp của tôi"), "version": "1", "_csrf_token": token}
@@ -581,9 +588,7 @@ async def test_edit_form_conflict_shows_both_versions_side_by_side(client) -> No
     assert "Sạp của tôi" in response.text and "Sạp của tổ trưởng" in response.text
     assert 'name="version" value="2"' in response.text
     stored = (
-        await client.get(
-            f"/api/v1/merchants/{created['id']}", headers=await api_token(client, "demo-volunteer")
-        )
+        await client.get(f"/api/v1/merchants/{created['id']}", headers=await api_token(client, VOLUNTEER))
     ).json()
     assert stored["stall"] == "Sạp của tổ trưởng"
     resubmitted = await client.post(
@@ -593,13 +598,13 @@ async def test_edit_form_conflict_shows_both_versions_side_by_side(client) -> No
 
 
 async def test_audit_is_written_and_shown_to_leaders_not_volunteers(client) -> None:
-    volunteer = await api_token(client, "demo-volunteer")
+    volunteer = await api_token(client, VOLUNTEER)
     created = (await register(client, volunteer, owner_id_number="079185123456")).json()
     url = f"/api/v1/merchants/{created['id']}"
     await client.patch(
         url, json={"version": 1, "owner_phone": "0987654321", "stall": "B-2"}, headers=volunteer
     )
-    leader = await api_token(client, "demo-leader")
+    leader = await api_token(client, LEADER)
     entries = (await client.get(f"{url}/audit", headers=leader)).json()
     assert [e["action"] for e in entries] == ["update", "create"]
     assert entries[0]["changes"]["owner_phone"] == ["+84912345678", "+84987654321"]
@@ -609,9 +614,9 @@ async def test_audit_is_written_and_shown_to_leaders_not_volunteers(client) -> N
     assert officer[0]["changes"]["owner_phone"] == ["•••• 5678", "•••• 4321"]
     assert officer[1]["changes"]["owner_id_number"] == [None, "•••• 3456"]
     assert (await client.get(f"{url}/audit", headers=volunteer)).status_code == 403
-    await browser_login(client, "demo-leader")
+    await browser_login(client, LEADER)
     assert 'id="audit"' in (await client.get(f"/merchants/{created['id']}")).text
-    await browser_login(client, "demo-volunteer")
+    await browser_login(client, VOLUNTEER)
     assert 'id="audit"' not in (await client.get(f"/merchants/{created['id']}")).text
     deleted = await client.delete(url, headers=leader)
     assert deleted.status_code == 204
@@ -620,6 +625,6 @@ async def test_audit_is_written_and_shown_to_leaders_not_volunteers(client) -> N
 
 
 async def test_volunteers_may_not_delete(client) -> None:
-    volunteer = await api_token(client, "demo-volunteer")
+    volunteer = await api_token(client, VOLUNTEER)
     created = (await register(client, volunteer)).json()
     assert (await client.delete(f"/api/v1/merchants/{created['id']}", headers=volunteer)).status_code == 403
