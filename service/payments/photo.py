@@ -1,0 +1,163 @@
+"""Reading a trader's payment QR from a phone photo, safely, and deciding whether it is a VietQR transfer.
+
+The photo is untrusted input: the file size is checked before Pillow sees it, the pixel count from
+the header before any pixel is decoded, and only the formats phone cameras and screenshots produce
+are opened (no EPS, which would run Ghostscript, nor any other exotic decoder).
+"""
+
+import io
+import struct
+import threading
+from typing import Literal
+
+import zxingcpp
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from service.errors import DomainError
+from service.i18n import N_, gettext
+from service.payments.vietqr import VietQR, VietQRError, decode
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+# Long side a photo is first reduced to: a 12 MP photo reads about ten times faster at this size
+# and a QR filling a tenth of the frame still has ~3 pixels per module. When nothing is found
+# there, the full resolution is tried (a small QR far away in a 40 MP photo needs it).
+DECODE_SIDE = 2000
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # JPEG includes MPO (JPEG with a depth map, some Androids)
+# ISO-BMFF brands of HEIC/HEIF/AVIF, which Pillow here does not (or, for AVIF, need not) read.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+# What Pillow's decoders raise on malformed input, besides the documented OSError.
+_BROKEN = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError)
+# A 40 MP photo needs ~40 MB as grayscale, up to 160 MB while a PNG is decoded: at most two at once.
+_DECODING = threading.BoundedSemaphore(2)
+
+
+class PhotoError(DomainError):
+    """The upload cannot be read as a photo, or no QR code was found in it."""
+
+    status_code = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="image")
+
+
+class NotVietQR(DomainError):
+    """A readable QR code that is not a VietQR transfer (a web link, VNPAY-QR, a merchant QRPUSH...)."""
+
+    status_code = 422
+
+    def __init__(self, reason: VietQRError, *, field: Literal["payload", "image"]) -> None:
+        super().__init__(N_("Mã QR này không phải mã chuyển khoản VietQR."), field=field)
+        # The codec's reason names the tag ("tag 38.02: ... (QRPUSH)"): technical English for whoever
+        # supports the volunteer, shown as is after the translated sentence.
+        self.reason = str(reason)
+
+    def summary(self) -> str:
+        return gettext(self.message)
+
+    def text(self) -> str:
+        return f"{self.summary()} {gettext('Chi tiết kỹ thuật: {reason}', reason=self.reason)}"
+
+
+def decode_text(text: str, *, field: Literal["payload", "image"] = "payload") -> VietQR:
+    """A pasted or scanned payload as a VietQR transfer, or NotVietQR naming the codec's reason."""
+    try:
+        return decode(text)
+    except VietQRError as exc:
+        raise NotVietQR(exc, field=field) from None
+
+
+def decode_photo(data: bytes) -> tuple[str, VietQR]:
+    """The first VietQR transfer among the QR codes in a photo, with its payload text.
+
+    A stall often shows two codes (VNPAY-QR beside the bank's VietQR): the first transfer wins, and
+    when none is a transfer the first code's reason is reported.
+    """
+    texts = qr_texts(data)
+    refused: NotVietQR | None = None
+    for text in texts:
+        try:
+            return text, decode_text(text, field="image")
+        except NotVietQR as exc:
+            refused = refused or exc
+    assert refused is not None  # qr_texts never returns an empty list
+    raise refused
+
+
+def qr_texts(data: bytes) -> list[str]:
+    """The text of every QR code in the photo (at least one), or PhotoError saying why not."""
+    if len(data) > MAX_FILE_BYTES:
+        raise PhotoError(N_("Tệp quá lớn (tối đa 10 MB)."))
+    with _DECODING:
+        width, height = _check(data)
+        texts = _read(_load(data, longest=DECODE_SIDE))
+        if not texts and max(width, height) > DECODE_SIDE:
+            texts = _read(_load(data, longest=None))
+    if not texts:
+        raise PhotoError(N_("Không tìm thấy mã QR trong ảnh. Hãy chụp lại gần hơn, đủ sáng và không bị lóa."))
+    return texts
+
+
+def _check(data: bytes) -> tuple[int, int]:
+    """The image's size, read from the header; refuses what is not a supported image or too big."""
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise PhotoError(N_("Chưa đọc được định dạng ảnh này (HEIC/AVIF). Hãy gửi ảnh JPEG hoặc PNG."))
+    try:
+        # Image.open reads the header only; .size comes from it and no pixel is decoded yet.
+        with _open(data) as probe:
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel)."))
+            probe.verify()  # structure and checksums (PNG CRCs) without decoding pixels
+    except Image.DecompressionBombError:  # Pillow's own guard, for frames bigger than the header says
+        raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel).")) from None
+    except _BROKEN:  # UnidentifiedImageError is an OSError
+        raise PhotoError(N_("Tệp không phải là ảnh.")) from None
+    return width, height
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data), formats=FORMATS)
+
+
+def _load(data: bytes, *, longest: int | None) -> Image.Image:
+    """Grayscale pixels, upright per EXIF, reduced to `longest` pixels on the long side if given.
+
+    `verify()` leaves the image unusable, so this opens the file again. For JPEG, `draft` makes
+    libjpeg decode straight to grayscale and at 1/2, 1/4 or 1/8 scale: a 12 MP photo is never held
+    at full size when the reduced one is wanted.
+    """
+    try:
+        image = _open(data)
+        width, height = image.size
+        if width * height > MAX_PIXELS:  # the same file as _check saw; kept so _load is safe alone
+            raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel)."))
+        side = max(width, height)
+        if longest and side > longest:
+            image.draft("L", (max(1, width * longest // side), max(1, height * longest // side)))
+        else:
+            image.draft("L", None)
+        image = ImageOps.exif_transpose(image)
+    except UnidentifiedImageError:
+        raise PhotoError(N_("Tệp không phải là ảnh.")) from None
+    except _BROKEN:  # e.g. "image file is truncated": an upload cut short
+        raise PhotoError(N_("Không đọc được ảnh (tệp bị hỏng hoặc tải lên chưa hết).")) from None
+    image = _flatten(image)
+    if longest:
+        image.thumbnail((longest, longest), Image.Resampling.BILINEAR)
+    return image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Grayscale on white: a screenshot with a transparent background would otherwise turn black."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, "white")
+        white.alpha_composite(rgba)
+        image = white
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _read(image: Image.Image) -> list[str]:
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [barcode.text for barcode in found if barcode.text]

@@ -1,0 +1,251 @@
+"""Payment QR import: decode a trader's existing VietQR from its text or a photo; the bank directory."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import anyio.to_thread
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import CacheControlHeader, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Encoding,
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import MultipartBody, Parameter
+from litestar.response import Template
+
+from service.accounts.guards import requires_user
+from service.errors import DomainError, FieldErrors
+from service.i18n import N_, gettext
+from service.money import format_vnd
+from service.payments import banks
+from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
+from service.payments.schemas import ApiError, BankOut, DecodedQR, DecodeIn
+from service.payments.vietqr import VietQR
+from service.text import fold
+
+# Room for a photo just over the limit plus the multipart envelope, so that one gets the clear
+# "file too large" message from photo.py; anything bigger is cut off unread with a 413.
+MAX_BODY = MAX_FILE_BYTES + 1024 * 1024
+TOO_LARGE = N_("Tệp quá lớn (tối đa 10 MB).")
+NOTHING_SENT = N_("Hãy chụp hoặc chọn ảnh mã QR, hoặc dán nội dung mã QR.")
+_FORM_TYPES = (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
+
+
+async def read_qr(images: Any, text: Any) -> tuple[str, VietQR]:
+    """The VietQR in an uploaded photo, else in the pasted text; DomainErrors say what is wrong.
+
+    `images` is what the form holds under "image": one value or several (the page has a camera
+    input and a gallery input), where a file input left empty arrives as "".
+    """
+    image = next(
+        (v for v in (images if isinstance(images, list) else [images]) if isinstance(v, UploadFile)), None
+    )
+    if image is not None:
+        try:
+            data = await image.read(MAX_FILE_BYTES + 1)  # one byte more tells "too large" from "10 MB"
+        finally:
+            await image.close()  # a spooled temporary file once over 1 MB
+        return await anyio.to_thread.run_sync(decode_photo, data)  # Pillow and zxing: off the event loop
+    payload = text.strip() if isinstance(text, str) else ""  # no NFC: the CRC covers the exact text
+    if not payload:
+        # A blank text field sent is a blank paste; nothing sent at all is a photo form without a photo.
+        raise FieldErrors([("payload" if isinstance(text, str) else "image", gettext(NOTHING_SENT))])
+    return payload, decode_text(payload)
+
+
+def find_banks(query: str) -> list[banks.Bank]:
+    """Banks whose names contain the query, accent- and case-insensitively; an exact name first."""
+    everything = banks.all_banks()
+    key = fold(query)
+    if not key:
+        return list(everything)
+    compact = key.replace(" ", "")  # "mbbank" finds "MB Bank"
+
+    def matches(bank: banks.Bank) -> bool:
+        names = (bank.short_name, bank.code, bank.napas_code, bank.full_name, *bank.former_names)
+        folded = [fold(name) for name in names if name]
+        return any(key in name or compact in name.replace(" ", "") for name in folded)
+
+    exact = banks.by_short_name(query)
+    found = [bank for bank in everything if matches(bank) and bank is not exact]
+    return [exact, *found] if exact else found
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class DecodeOperation(Operation):
+    """One path, two request shapes: Litestar documents a single body type per handler, so the
+    multipart shape is added here by hand."""
+
+    def __post_init__(self) -> None:
+        payload = Schema(
+            type=OpenAPIType.STRING,
+            min_length=1,
+            max_length=2000,
+            description="The QR code's text, as a scanner app shows it.",
+        )
+        image = Schema(
+            type=OpenAPIType.STRING,
+            format=OpenAPIFormat.BINARY,
+            description=f"A photo or screenshot of the QR code: {', '.join(FORMATS)}; at most 10 MiB "
+            "and 40 megapixels.",
+        )
+        self.request_body = RequestBody(
+            required=True,
+            description="Either the QR text as JSON, or a photo as multipart/form-data (field `image`; "
+            "a `payload` text field is accepted there too, the photo wins when both are sent).",
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT, required=["payload"], properties={"payload": payload}
+                    )
+                ),
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.OBJECT, properties={"image": image, "payload": payload}),
+                    encoding={"image": Encoding(content_type="image/*")},
+                ),
+            },
+        )
+
+
+def _json_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
+    message = gettext(TOO_LARGE)
+    return Response(
+        {"status_code": 413, "detail": message, "errors": [{"field": "image", "message": message}]},
+        status_code=413,
+        media_type=MediaType.JSON,
+    )
+
+
+def _page_too_large(request: Request, exc: RequestEntityTooLarge) -> Template:
+    return Template(
+        "errors/error.html.j2",
+        context={"status": 413, "title": gettext("Tệp quá lớn"), "message": gettext(TOO_LARGE)},
+        status_code=413,
+    )
+
+
+class PaymentQrApi(Controller):
+    path = "/api/v1"
+    tags = ["payments"]
+
+    @post(
+        "/payment-qr/decode",
+        name="api.payment_qr.decode",
+        summary="Read a VietQR transfer from its text or a photo",
+        description="For importing the QR a trader already uses. Send the scanned text as JSON, or a "
+        "photo (multipart field `image`). The first VietQR transfer found is returned with its bank; "
+        "other QR codes (web links, VNPAY-QR, merchant QRPUSH) are refused with the reason.",
+        guards=[requires_user],
+        status_code=200,
+        request_max_body_size=MAX_BODY,
+        operation_class=DecodeOperation,
+        exception_handlers={RequestEntityTooLarge: _json_too_large},
+        responses={
+            401: ResponseSpec(ApiError, description="No valid bearer token", generate_examples=False),
+            413: ResponseSpec(ApiError, description="Body over 11 MiB, not read", generate_examples=False),
+            422: ResponseSpec(
+                ApiError,
+                description="Not a VietQR transfer, no QR code found, or not a usable image; "
+                "`errors[0].field` is `payload` or `image` and its message names the reason",
+                generate_examples=False,
+            ),
+        },
+    )
+    async def decode(self, request: Request) -> DecodedQR:
+        """Read a trader's existing VietQR from its text or from a photo of it."""
+        if request.content_type[0] in _FORM_TYPES:
+            form = await request.form()
+            payload, qr = await read_qr(form.getall("image", []), form.get("payload"))
+        else:
+            payload, qr = await read_qr(None, _decode_json(await request.body()).payload)
+        return DecodedQR.of(payload, qr)
+
+    @get(
+        "/banks",
+        name="api.banks",
+        summary="The bank directory",
+        cache_control=CacheControlHeader(public=True, max_age=24 * 3600),
+    )
+    async def bank_directory(self, q: Annotated[str, Parameter(max_length=100)] = "") -> list[BankOut]:
+        """The NAPAS bank directory by VietQR BIN; `q` filters by name, ignoring accents and case."""
+        return [BankOut.of(bank) for bank in find_banks(q)]
+
+
+def _decode_json(body: bytes) -> DecodeIn:
+    # Parsed by hand because the same path also takes multipart; errors read as Litestar's own do.
+    try:
+        return msgspec.json.decode(body, type=DecodeIn)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(extra=[{"message": str(exc)}]) from None
+    except msgspec.DecodeError:
+        raise ValidationException(extra=[]) from None
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+class PaymentImportPages(Controller):
+    path = "/payments"
+    guards = [requires_user]
+
+    @get("/import", name="payments.import")
+    async def import_form(self) -> Template:
+        return _import_page()
+
+    @post(
+        "/import",
+        name="payments.import_submit",
+        request_max_body_size=MAX_BODY,
+        exception_handlers={RequestEntityTooLarge: _page_too_large},
+    )
+    async def import_submit(self, data: MultipartBody[dict[str, Any]]) -> Template:
+        # Reading changes nothing, so the result is shown directly (no redirect): a photo cannot
+        # survive a Post/Redirect/Get, and reloading only reads it again.
+        text = data.get("payload")
+        try:
+            payload, qr = await read_qr(data.get("image"), text)
+        except DomainError as exc:
+            return _import_page(text=text, error=_error_view(exc), status_code=exc.status_code)
+        return _import_page(text=text, result=DecodedQR.of(payload, qr))
+
+
+def _error_view(error: DomainError) -> dict[str, str | None]:
+    """Which field the error belongs to, its sentence, and the codec's reason if there is one."""
+    if isinstance(error, FieldErrors):
+        field, message = error.errors[0]
+        return {"field": field, "message": message, "reason": None}
+    if isinstance(error, NotVietQR):
+        return {"field": error.field, "message": error.summary(), "reason": error.reason}
+    return {"field": error.field or "image", "message": error.text(), "reason": None}
+
+
+def _import_page(
+    *,
+    text: Any = "",
+    result: DecodedQR | None = None,
+    error: dict[str, str | None] | None = None,
+    status_code: int = 200,
+) -> Template:
+    return Template(
+        "payments/import.html.j2",
+        context={
+            "values": {"payload": text if isinstance(text, str) else ""},
+            "result": result,
+            "error": error,
+            "vnd": format_vnd,
+        },
+        status_code=status_code,
+    )
