@@ -116,8 +116,8 @@ def parse_form(raw: Mapping[str, Any], struct: type[T]) -> tuple[T | None, dict[
 
 
 class LocaleMiddleware(ASGIMiddleware):
-    """Locale from ?lang= (remembered in a cookie), then the cookie, the user's setting, and for the
-    JSON API the Accept-Language header; Vietnamese otherwise."""
+    """Locale from ?lang= (remembered in a cookie); for the JSON API the Accept-Language header;
+    then the cookie and the user's setting; Vietnamese otherwise."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -130,8 +130,10 @@ class LocaleMiddleware(ASGIMiddleware):
         chosen = pick_locale(query_lang) if query_lang in LOCALES else None
         cookies = _cookies(headers.get("cookie", ""))
         user = scope.get("user")
+        # A JSON client asks per request (Accept-Language), ahead of the account's setting; pages
+        # follow ?lang, the cookie it leaves, then the account's setting.
         accept = headers.get("accept-language") if scope["path"].startswith("/api/") else None
-        locale = chosen or pick_locale(cookies.get(LANG_COOKIE), getattr(user, "locale", None), accept)
+        locale = chosen or pick_locale(accept, cookies.get(LANG_COOKIE), getattr(user, "locale", None))
         token = current_locale.set(locale)
 
         async def send_with_cookie(message: Message) -> None:

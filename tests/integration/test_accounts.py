@@ -130,3 +130,12 @@ async def test_user_language_setting_is_kept_for_next_sign_in(client) -> None:
     client.cookies.clear()
     await browser_login(client, "demo-leader")
     assert "Sign out" in (await client.get("/")).text
+
+
+async def test_a_signed_in_tablet_gets_english_when_it_asks(client) -> None:
+    headers = {**await api_token(client, "demo-volunteer"), "Accept-Language": "en-US,en;q=0.9"}
+    response = await client.post("/api/v1/merchants", json={}, headers=headers)
+    assert response.status_code == 422
+    assert "Required." in {e["message"] for e in response.json()["errors"]}
+    vietnamese = await client.post("/api/v1/merchants", json={}, headers={**headers, "Accept-Language": "vi"})
+    assert "Bắt buộc." in {e["message"] for e in vietnamese.json()["errors"]}
