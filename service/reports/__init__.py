@@ -1,0 +1,1 @@
+"""Officer dashboards: adoption statistics by area, team and stage; charts; exports."""
