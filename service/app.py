@@ -20,6 +20,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantPages
+from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.routes import PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.settings import Settings
@@ -56,10 +57,12 @@ def create_app(settings: Settings) -> Litestar:
             VillagePages,
             PaymentImportPages,
             MerchantPages,
+            OnboardingPages,
             SessionApi,
             AreasApi,
             PaymentQrApi,
             MerchantApi,
+            OnboardingApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],

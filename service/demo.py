@@ -192,6 +192,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
         counts["officers"] += 1
     await session.flush()
     counts["merchants"] = await seed_demo_merchants(session, leaders=leaders, at=at)
+    counts["stage events"], counts["visits"] = await seed_demo_onboarding(session, at=at)
     return counts
 
 
@@ -269,3 +270,159 @@ async def seed_demo_merchants(
         )
     await session.flush()
     return len(MERCHANTS)
+
+
+def demo_merchant_id(position: int) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"onboard-demo-merchant-{position}")
+
+
+# Days before the seed that each demo trader registered (by position in MERCHANTS); the rest: 20+.
+REGISTERED_DAYS_AGO = {0: 100, 1: 90, 2: 80, 3: 30, 4: 120, 5: 60, 15: 5}
+
+
+async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[int, int]:
+    """A few months of work for the Đông Ba team, through the same service the tablets use: QR codes
+    in use (one verified), one trader with a QR code but no use yet and a visit due today, one
+    overdue follow-up, one trader who stopped using QR, claims waiting for the leader."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from service.accounts.services import AccountService
+    from service.merchants.models import Merchant
+    from service.onboarding.schemas import StageEventIn, VisitIn
+    from service.onboarding.services import OnboardingService
+    from service.onboarding.worklist import local_date
+
+    accounts = AccountService(session)
+    onboarding = OnboardingService(session)
+
+    async def person(username: str):
+        user_id = await session.scalar(select(User.id).where(User.username == username))
+        return await accounts.current_user(user_id=user_id)
+
+    volunteer, second, leader = (
+        await person("demo-volunteer"),
+        await person("tnv-1-2"),
+        await person("demo-leader"),
+    )
+
+    def ago(days: int) -> datetime:
+        return at - timedelta(days=days)
+
+    events = visits = 0
+    for i in range(len(MERCHANTS)):
+        merchant_id = demo_merchant_id(i)
+        registered = ago(REGISTERED_DAYS_AGO.get(i, 20 + i))
+        await session.execute(
+            update(Merchant)
+            .where(Merchant.id == merchant_id)
+            .values(
+                created_at=registered,
+                consent_at=registered,
+                updated_at=registered,
+                stage_reached_at=registered,
+            )
+        )
+        by = await session.scalar(select(Merchant.created_by_id).where(Merchant.id == merchant_id))
+        await onboarding.record_automatic(merchant_id=merchant_id, stage="registered", at=registered, by=by)
+        events += 1
+
+    async def stage(who, i: int, code: str, days: int, kind: str = "reached", **evidence) -> None:
+        nonlocal events
+        data = StageEventIn(
+            client_event_id=f"demo-{i}-{code}-{kind}-{days}",
+            occurred_at=ago(days),
+            stage=code,  # type: ignore[arg-type]
+            kind=kind,  # type: ignore[arg-type]
+            **evidence,
+        )
+        await onboarding.record_stage(by=who, merchant_id=demo_merchant_id(i), data=data, at=ago(days))
+        events += 1
+
+    async def automatic(i: int, code: str, days: int, who=None) -> None:
+        nonlocal events
+        await onboarding.record_automatic(merchant_id=demo_merchant_id(i), stage=code, at=ago(days), by=who)  # type: ignore[arg-type]
+        events += 1
+
+    async def visit(
+        who, i: int, days: int, topics: list[str], outcome: str, note: str, follow_up=None
+    ) -> None:
+        nonlocal visits
+        data = VisitIn(
+            client_event_id=f"demo-visit-{i}-{days}",
+            occurred_at=ago(days),
+            minutes=30,
+            topics=topics,  # type: ignore[arg-type]
+            outcome=outcome,  # type: ignore[arg-type]
+            note=note,
+            next_follow_up=follow_up,
+        )
+        await onboarding.record_visit(by=who, merchant_id=demo_merchant_id(i), data=data, at=ago(days))
+        visits += 1
+
+    today = local_date(at)
+    # Bún hến O Nga: QR in regular use, verified by the leader.
+    await visit(volunteer, 0, 95, ["bank_app", "qr_payments"], "progressed", "Mở tài khoản, in mã QR")
+    await stage(volunteer, 0, "bank_account", 95, note="Đã mở tài khoản Agribank, nhận thử chuyển khoản")
+    await automatic(0, "qr_issued", 90, volunteer)
+    await visit(
+        volunteer,
+        0,
+        80,
+        ["qr_payments"],
+        "progressed",
+        "Khách quét mã đều",
+        follow_up=today + timedelta(days=7),
+    )
+    await stage(volunteer, 0, "qr_active", 80, visit_on=local_date(ago(80)), customer_payments_7d=12)
+    await stage(leader, 0, "qr_active", 79, kind="verified")
+    # Mè xửng Thiên Hương: a QR code for 45 days and no use yet; the follow-up is due today.
+    await stage(volunteer, 1, "identity", 85, note="Đã xem VNeID mức 2 trên điện thoại của chủ hộ")
+    await stage(leader, 1, "identity", 84, kind="verified")
+    await stage(volunteer, 1, "bank_account", 84, note="Chủ hộ có tài khoản Vietcombank")
+    await automatic(1, "qr_issued", 45, volunteer)
+    await visit(
+        volunteer,
+        1,
+        38,
+        ["qr_payments", "online_safety"],
+        "needs_help",
+        "Chủ hộ chưa quen nhận tiền qua mã QR; hẹn hướng dẫn lại",
+        follow_up=today,
+    )
+    # Nón bài thơ Xuân Hòa: nothing since registering, and the follow-up is overdue.
+    await visit(
+        second,
+        2,
+        70,
+        ["vneid"],
+        "not_interested",
+        "Chủ hộ bận, hẹn lần sau",
+        follow_up=today - timedelta(days=3),
+    )
+    # Bánh lọc Bà Tư: a claim waiting for the leader.
+    await stage(second, 3, "identity", 20, note="Chủ hộ đã kích hoạt VNeID mức 2 tại công an phường")
+    # Tạp hóa Chi Lăng: far along; the e-commerce claim waits for the leader.
+    await stage(volunteer, 4, "bank_account", 118, note="Tài khoản BIDV của chủ hộ")
+    await automatic(4, "qr_issued", 110, volunteer)
+    await stage(volunteer, 4, "qr_active", 100, visit_on=local_date(ago(100)), customer_payments_7d=20)
+    await stage(leader, 4, "qr_active", 99, kind="verified")
+    await automatic(4, "listed", 60)
+    await stage(volunteer, 4, "ecommerce", 40, link="https://shopee.vn/taphoachilang")
+    # Chè Hẻm Hùng Vương: used QR, then stopped.
+    await stage(second, 5, "bank_account", 58, note="Ví MoMo của chủ hộ nhận được chuyển khoản")
+    await automatic(5, "qr_issued", 55, second)
+    await stage(second, 5, "qr_active", 45, visit_on=local_date(ago(45)), customer_payments_7d=6)
+    await stage(
+        second,
+        5,
+        "qr_active",
+        10,
+        kind="regressed",
+        note="Mã QR bị rách, khách không quét được; chủ hộ quay lại tiền mặt",
+    )
+    await visit(
+        second, 5, 10, ["qr_payments"], "needs_help", "Cần in lại mã QR", follow_up=today + timedelta(days=3)
+    )
+    return events, visits

@@ -4,6 +4,7 @@ from service.accounts.models import ApiToken, Team, User
 from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord
 from service.merchants.models import Merchant
+from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.places.models import Commune, Province, Village
 
 __all__ = [
@@ -12,8 +13,11 @@ __all__ = [
     "Commune",
     "IdempotencyRecord",
     "Merchant",
+    "MerchantStage",
     "Province",
+    "StageEvent",
     "Team",
     "User",
     "Village",
+    "Visit",
 ]

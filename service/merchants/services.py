@@ -380,8 +380,12 @@ class MerchantService:
         return merchant
 
     async def on_registered(self, *, merchant: Merchant, by: CurrentUser, at: datetime) -> None:
-        """Hook for onboarding: the stage-event issue records stage 1 ("registered") here, in the same
-        transaction as the registration. Deliberately a no-op until then."""
+        """Stage 1 ("registered") of the onboarding log, in the same transaction as the registration."""
+        from service.onboarding.services import OnboardingService  # onboarding imports this module
+
+        await OnboardingService(self.session).record_automatic(
+            merchant_id=merchant.id, stage="registered", at=at, by=by
+        )
 
     async def register_once(
         self, *, by: CurrentUser, data: MerchantIn, key: str | None, request_hash: str, at: datetime

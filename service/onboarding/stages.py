@@ -32,6 +32,7 @@ class Stage(msgspec.Struct, frozen=True, kw_only=True):
     criteria: str  # msgid
     evidence: Evidence  # what a volunteer's claim must carry
     automatic: bool  # recorded by the system when the matching action happens
+    claimable: bool = True  # a volunteer may record it by hand (with its evidence)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -42,6 +43,7 @@ STAGES: tuple[Stage, ...] = (
         criteria=N_("Hồ sơ đã lưu, có sự đồng ý của chủ hộ"),
         evidence="none",
         automatic=True,
+        claimable=False,
     ),
     Stage(
         code="identity",
@@ -82,6 +84,7 @@ STAGES: tuple[Stage, ...] = (
         criteria=N_("Trang giới thiệu đã đăng với ít nhất một sản phẩm"),
         evidence="none",
         automatic=True,
+        claimable=False,  # only publishing the storefront records it
     ),
     Stage(
         code="ecommerce",
@@ -103,6 +106,9 @@ STAGES: tuple[Stage, ...] = (
 BY_CODE: dict[str, Stage] = {s.code: s for s in STAGES}
 
 
+Source = Literal["automatic", "manual", "review"]
+
+
 class Event(msgspec.Struct, frozen=True, kw_only=True):
     """What the rules need of a stored stage event."""
 
@@ -110,6 +116,10 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     kind: EventKind
     occurred_at: datetime
     recorded_at: datetime
+    # automatic: the system saw it happen; manual: a volunteer's claim or report; review: a team
+    # leader's verification, or rejection (stored as `regressed`).
+    source: Source = "manual"
+    ref: object = None  # the stored event's id, carried through for the caller
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,22 +129,28 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     ever: frozenset[str]  # every stage ever reached, regressed or not
     verified: frozenset[str]  # stages a team leader confirmed (and not regressed since)
     skipped: tuple[str, ...]  # lower stages never reached: allowed, but shown
+    holds: dict[str, Event] = {}  # for each stage held now, the `reached` event that began the hold
+
+
+def _in_order(events: Iterable[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: (e.occurred_at, e.recorded_at))
 
 
 def progress(events: Iterable[Event]) -> Progress:
     """Replay events in the order they happened (ties: the order they were recorded)."""
-    reached: dict[str, datetime] = {}
+    holds: dict[str, Event] = {}
     verified: set[str] = set()
     ever: set[str] = set()
-    for event in sorted(events, key=lambda e: (e.occurred_at, e.recorded_at)):
+    for event in _in_order(events):
         if event.kind == "reached":
-            reached.setdefault(event.stage, event.occurred_at)
+            holds.setdefault(event.stage, event)
             ever.add(event.stage)
         elif event.kind == "regressed":
-            reached.pop(event.stage, None)
+            holds.pop(event.stage, None)
             verified.discard(event.stage)
-        elif event.stage in reached:  # verifying a claim that still stands
+        elif event.stage in holds:  # verifying a claim that still stands
             verified.add(event.stage)
+    reached = {code: event.occurred_at for code, event in holds.items()}
     if not reached:
         return Progress(
             stage="registered",
@@ -153,7 +169,48 @@ def progress(events: Iterable[Event]) -> Progress:
         ever=frozenset(ever),
         verified=frozenset(verified),
         skipped=skipped,
+        holds=holds,
     )
+
+
+def reviews(events: Iterable[Event]) -> dict[object, str]:
+    """For each volunteer's claim (a manual `reached` that began a hold), by `ref`: "verified" or
+    "rejected" once a team leader reviewed that hold, "self_reported" until then."""
+    status: dict[object, str] = {}
+    holds: dict[str, Event] = {}
+    for event in _in_order(events):
+        claim = holds.get(event.stage)
+        if event.kind == "reached":
+            if claim is None:
+                holds[event.stage] = event
+                if event.source == "manual":
+                    status[event.ref] = "self_reported"
+        elif claim is not None and claim.source == "manual":
+            if event.kind == "verified":
+                status[claim.ref] = "verified"
+            elif event.source == "review":
+                status[claim.ref] = "rejected"
+        if event.kind == "regressed":
+            holds.pop(event.stage, None)
+    return status
+
+
+def progress_at(events: Iterable[Event], at: datetime) -> Progress:
+    """The progress as it stood at `at`: only what had happened by then."""
+    return progress(e for e in events if e.occurred_at <= at)
+
+
+def redundant(events: Sequence[Event], *, stage: str, at: datetime, kind: EventKind = "reached") -> bool:
+    """Whether a `reached` (or `regressed`) of `stage` at `at` would repeat what the log already says.
+
+    One hold, one `reached`; one gap, one `regressed`: the last thing that happened to the stage by
+    `at`, or the next thing after it, is already of this kind. So two volunteers recording the same
+    stage moments apart, or a claim synced late that an earlier-synced one covers, leave one event;
+    a claim after a regression starts a new hold and is kept."""
+    moves = [e for e in _in_order(events) if e.stage == stage and e.kind != "verified"]
+    before = [e for e in moves if e.occurred_at <= at]
+    after = [e for e in moves if e.occurred_at > at]
+    return bool(before and before[-1].kind == kind) or bool(after and after[0].kind == kind)
 
 
 class Claim(msgspec.Struct, frozen=True, kw_only=True):
@@ -173,6 +230,8 @@ def check_claim(claim: Claim, *, qr_issued_at: datetime | None) -> list[tuple[st
     errors: list[tuple[str, str]] = []
     if stage.code == "registered":
         return [("stage", N_("Giai đoạn này được ghi tự động khi đăng ký."))]
+    if not stage.claimable:
+        return [("stage", N_("Giai đoạn này được ghi tự động khi đăng gian hàng."))]
     if stage.evidence == "note" and len((claim.note or "").strip()) < 5:
         errors.append(("note", N_("Hãy ghi lại điều bạn đã thấy (ít nhất 5 ký tự).")))
     if stage.evidence == "link" and not _is_shop_link(claim.link):
@@ -189,6 +248,32 @@ def check_claim(claim: Claim, *, qr_issued_at: datetime | None) -> list[tuple[st
                 ("customer_payments_7d", N_("Cần ít nhất một khoản thanh toán từ khách trong 7 ngày qua."))
             )
     return errors
+
+
+ChangeKind = Literal["regressed", "verified", "rejected"]
+REASON_MIN_LENGTH = 5
+
+
+def check_change(
+    *, kind: ChangeKind, stage: str, occurred_at: datetime, events: Sequence[Event], note: str | None
+) -> list[tuple[str, str]]:
+    """Field errors for a change to a stage already held: a regression ("stopped using"), or a team
+    leader's verification or rejection of a volunteer's claim. Empty when the change stands.
+
+    A rejection is stored as a `regressed` event from the review: the claim no longer counts, and
+    the reason is its note, shown to the claimant on the merchant's timeline."""
+    if stage == "registered":
+        return [("stage", N_("Không thể thay đổi giai đoạn Đã đăng ký."))]
+    then = progress_at(events, occurred_at)
+    # Stopping needs a stage reached by then (if it already stopped, `redundant` says so); a review
+    # needs the claim still standing.
+    if stage not in (then.ever if kind == "regressed" else then.reached):
+        return [("stage", N_("Tiểu thương chưa đạt giai đoạn này vào thời điểm đó."))]
+    if kind != "regressed" and then.holds[stage].source == "automatic":
+        return [("stage", N_("Giai đoạn ghi tự động không cần xác minh."))]
+    if kind != "verified" and len((note or "").strip()) < REASON_MIN_LENGTH:
+        return [("note", N_("Hãy ghi lý do (ít nhất 5 ký tự)."))]
+    return []
 
 
 def _is_shop_link(link: str | None) -> bool:

@@ -7,18 +7,30 @@ from service.onboarding.stages import (
     STAGES,
     Claim,
     Event,
+    check_change,
     check_claim,
     installed_not_using,
     progress,
+    redundant,
+    reviews,
     stalled,
 )
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
-def ev(stage: str, kind: str = "reached", days: float = 0, recorded: float | None = None) -> Event:
+def ev(
+    stage: str, kind: str = "reached", days: float = 0, recorded: float | None = None, source: str = "manual"
+) -> Event:
     at = T0 + timedelta(days=days)
-    return Event(stage=stage, kind=kind, occurred_at=at, recorded_at=T0 + timedelta(days=recorded or days))
+    return Event(
+        stage=stage,
+        kind=kind,
+        occurred_at=at,
+        recorded_at=T0 + timedelta(days=recorded or days),
+        source=source,
+        ref=object(),
+    )
 
 
 def test_the_chain_has_eight_stages_in_order() -> None:
@@ -126,3 +138,67 @@ def test_every_stage_names_its_evidence() -> None:
     assert BY_CODE["qr_active"].evidence == "visit"
     assert BY_CODE["ecommerce"].evidence == "link"
     assert all(s.name and s.criteria for s in STAGES)
+
+
+def test_only_volunteer_stages_can_be_claimed_by_hand() -> None:
+    assert {s.code for s in STAGES if not s.claimable} == {"registered", "listed"}
+    assert [f for f, _ in check_claim(Claim(stage="listed", occurred_at=T0), qr_issued_at=T0)] == ["stage"]
+
+
+def test_progress_keeps_the_event_that_began_each_hold() -> None:
+    first = ev("identity", days=1)
+    result = progress([ev("registered"), first, ev("identity", days=3)])
+    assert result.holds["identity"] is first
+    assert result.reached["identity"] == first.occurred_at
+
+
+def test_one_hold_one_reached_event() -> None:
+    log = [ev("registered"), ev("qr_active", days=10)]
+    assert redundant(log, stage="qr_active", at=T0 + timedelta(days=12))  # held then
+    assert redundant(log, stage="qr_active", at=T0 + timedelta(days=9))  # the next thing is a reach
+    stopped = [*log, ev("qr_active", "regressed", 20)]
+    assert not redundant(stopped, stage="qr_active", at=T0 + timedelta(days=25))  # a new hold
+    assert redundant(stopped, stage="qr_active", at=T0 + timedelta(days=15))
+    assert not redundant(log, stage="identity", at=T0)
+
+
+def test_one_gap_one_regression() -> None:
+    log = [ev("qr_active", days=10), ev("qr_active", "regressed", 20)]
+    assert redundant(log, stage="qr_active", at=T0 + timedelta(days=22), kind="regressed")
+    assert redundant(log, stage="qr_active", at=T0 + timedelta(days=15), kind="regressed")
+    back = [*log, ev("qr_active", days=30)]
+    assert not redundant(back, stage="qr_active", at=T0 + timedelta(days=31), kind="regressed")
+
+
+def test_changes_need_a_stage_reached_by_then_and_a_reason() -> None:
+    log = [ev("registered"), ev("identity", days=1), ev("bank_account", days=2, source="automatic")]
+    at = T0 + timedelta(days=3)
+
+    def fields(kind: str, stage: str, note: str | None = None, when=at) -> list[str]:
+        return [f for f, _ in check_change(kind=kind, stage=stage, occurred_at=when, events=log, note=note)]
+
+    assert fields("regressed", "identity", "Quên mật khẩu") == []
+    assert fields("regressed", "identity") == ["note"]
+    assert fields("regressed", "qr_active", "Không dùng") == ["stage"]
+    assert fields("regressed", "identity", "Quên mật khẩu", when=T0) == ["stage"]  # before it was reached
+    assert fields("regressed", "registered", "Không dùng") == ["stage"]
+    assert fields("verified", "identity") == []
+    assert fields("verified", "bank_account") == ["stage"]  # automatic: nothing to verify
+    assert fields("rejected", "identity") == ["note"]
+    assert fields("rejected", "identity", "Không thấy VNeID trên máy") == []
+
+
+def test_reviews_follow_each_claim() -> None:
+    claim = ev("identity", days=1)
+    other = ev("ecommerce", days=1)
+    again = ev("identity", days=10)
+    log = [
+        ev("registered", source="automatic"),
+        claim,
+        ev("identity", "verified", 2, source="review"),
+        other,
+        ev("ecommerce", "regressed", 3, source="review"),
+        ev("identity", "regressed", 5),
+        again,
+    ]
+    assert reviews(log) == {claim.ref: "verified", other.ref: "rejected", again.ref: "self_reported"}

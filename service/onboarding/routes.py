@@ -1,0 +1,423 @@
+"""Onboarding over JSON (tablets syncing stage events and visits) and tablet pages: the worklist,
+the visit and stage forms, the merchant timeline and the team leader's page."""
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.response import Redirect, Template
+from msgspec import Meta, Struct
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.guards import managers, requires_user
+from service.errors import FieldErrors
+from service.i18n import gettext
+from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
+from service.merchants.services import MerchantService
+from service.onboarding import stages
+from service.onboarding.overview import OverviewService
+from service.onboarding.schemas import (
+    ENTITY_NAMES,
+    OUTCOMES,
+    STATUS_NAMES,
+    TOPICS,
+    ClientEventId,
+    Note,
+    Outcome,
+    StageEventIn,
+    StageResult,
+    TeamProgress,
+    Timeline,
+    Topic,
+    VisitIn,
+    VisitOut,
+    Worklist,
+)
+from service.onboarding.services import RECORDERS, OnboardingService, form_moment
+from service.onboarding.worklist import REASONS, local_date
+from service.web import clean_form, flash, parse_form
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _safe_next(target: Any) -> str | None:
+    return (
+        target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") else None
+    )
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "stage_names": STAGE_NAMES,
+        "topics": TOPICS,
+        "outcomes": OUTCOMES,
+        "statuses": STATUS_NAMES,
+        "reasons": REASONS,
+        "entities": ENTITY_NAMES,
+        "audit_actions": AUDIT_ACTIONS,
+        "field_labels": FIELD_LABELS,
+    }
+
+
+def _many(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if value in (None, ""):
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if v]
+
+
+# --- JSON API ------------------------------------------------------------------------------------
+
+_ERRORS = {
+    404: ResponseSpec(None, description="No such merchant, or outside the caller's jurisdiction"),
+    403: ResponseSpec(None, description="The caller's role may not record this"),
+    422: ResponseSpec(None, description='`{"errors": [{"field", "message"}]}`: missing evidence, bad values'),
+}
+
+
+class OnboardingApi(Controller):
+    path = "/api/v1"
+    tags = ["onboarding"]
+    guards = [requires_user]
+
+    @post(
+        "/merchants/{merchant_id:uuid}/stage-events",
+        name="api.onboarding.stage_events",
+        status_code=201,
+        responses={200: ResponseSpec(StageResult, description="Already held: nothing added"), **_ERRORS},
+    )
+    async def record_stage(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[StageEventIn],
+    ) -> Response[StageResult]:
+        """Record a stage reached (with its evidence) or stopped (`regressed`, with a reason); team
+        leaders send `verified`, or `rejected` with a reason, for a volunteer's claim. Events are
+        placed by `occurred_at`, however late they arrive. The same `client_event_id` again gets
+        the first answer (same status and body, header `Idempotent-Replayed: true`)."""
+        result, replayed = await OnboardingService(db_session).record_stage(
+            by=request.user, merchant_id=merchant_id, data=data, at=utcnow()
+        )
+        return Response(
+            content=result.body,
+            status_code=result.status_code,
+            media_type=MediaType.JSON,
+            headers={"Idempotent-Replayed": "true"} if replayed else {},
+        )  # type: ignore[return-value]
+
+    @post(
+        "/merchants/{merchant_id:uuid}/visits",
+        name="api.onboarding.visits",
+        status_code=201,
+        responses=_ERRORS,
+    )
+    async def record_visit(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[VisitIn],
+    ) -> Response[VisitOut]:
+        """Record a support visit. `next_follow_up` becomes the merchant's next follow-up when this
+        is its latest visit. The same `client_event_id` again gets the first answer."""
+        visit, replayed = await OnboardingService(db_session).record_visit(
+            by=request.user, merchant_id=merchant_id, data=data, at=utcnow()
+        )
+        return Response(visit, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else {})
+
+    @get("/merchants/{merchant_id:uuid}/timeline", name="api.onboarding.timeline")
+    async def timeline(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> Timeline:
+        return await OverviewService(db_session).timeline(by=request.user, merchant_id=merchant_id)
+
+    @get("/worklist", name="api.onboarding.worklist")
+    async def worklist(
+        self, request: Request, db_session: NamedDependency[AsyncSession], mine: FromQuery[bool | None] = None
+    ) -> Worklist:
+        """Follow-ups due today or overdue, QR codes issued 30+ days ago and not in use, merchants
+        without a payment account, and merchants stalled 60+ days at one stage. Volunteers get their
+        share by default (`mine=false`: the whole team, with who takes each)."""
+        return await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
+
+    @get("/teams/{team_id:uuid}/progress", name="api.onboarding.team_progress", guards=[managers])
+    async def team_progress(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
+    ) -> TeamProgress:
+        return await OverviewService(db_session).team_progress(by=request.user, team_id=team_id, now=utcnow())
+
+
+# --- tablet pages --------------------------------------------------------------------------------
+
+
+class VisitForm(Struct, kw_only=True, forbid_unknown_fields=False):
+    client_event_id: ClientEventId
+    visited_on: date
+    minutes: Annotated[int, Meta(ge=1, le=600)]
+    topics: list[Topic] = []
+    outcome: Outcome
+    note: Note | None = None
+    next_follow_up: date | None = None
+
+
+class StageForm(Struct, kw_only=True, forbid_unknown_fields=False):
+    client_event_id: ClientEventId
+    stage: stages.StageCode
+    kind: Literal["reached", "regressed"] = "reached"
+    note: Note | None = None
+    link: Annotated[str, Meta(max_length=500)] | None = None
+    visit_on: date | None = None
+    customer_payments_7d: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+
+
+class OnboardingPages(Controller):
+    guards = [requires_user]
+
+    @get("/worklist", name="onboarding.worklist")
+    async def worklist(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team: FromQuery[bool] = False
+    ) -> Template:
+        mine = False if team else None
+        work = await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
+        return Template("onboarding/worklist.html.j2", context={"work": work, **_labels()})
+
+    @get("/merchants/{merchant_id:uuid}/timeline", name="onboarding.timeline")
+    async def timeline(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> Template:
+        timeline = await OverviewService(db_session).timeline(by=request.user, merchant_id=merchant_id)
+        return Template("onboarding/timeline.html.j2", context={"t": timeline, **_labels()})
+
+    # visits
+
+    @get("/merchants/{merchant_id:uuid}/visits/new", name="onboarding.visit_form")
+    async def visit_form(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        next: FromQuery[str | None] = None,
+    ) -> Template:
+        values = {
+            "client_event_id": str(uuid.uuid4()),
+            "visited_on": local_date(utcnow()).isoformat(),
+            "topics": [],
+            "next": _safe_next(next) or "",
+        }
+        return await self._visit_page(request, db_session, merchant_id, values=values, errors={})
+
+    @post("/merchants/{merchant_id:uuid}/visits/new", name="onboarding.visit_create")
+    async def visit_create(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Template | Redirect:
+        values = {**clean_form(data), "topics": _many(data, "topics")}
+        form, errors = parse_form(values, VisitForm)
+        if form is not None:
+            now = utcnow()
+            visit = VisitIn(
+                client_event_id=form.client_event_id,
+                occurred_at=form_moment(form.visited_on, now=now),
+                visited_on=form.visited_on,
+                minutes=form.minutes,
+                topics=form.topics,
+                outcome=form.outcome,
+                note=form.note,
+                next_follow_up=form.next_follow_up,
+            )
+            try:
+                await OnboardingService(db_session).record_visit(
+                    by=request.user, merchant_id=merchant_id, data=visit, at=now
+                )
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+        if errors:
+            return await self._visit_page(
+                request, db_session, merchant_id, values=values, errors=errors, status=422
+            )
+        flash(request, gettext("Đã ghi lần thăm."), "success")
+        return _back(request, values, merchant_id)
+
+    async def _visit_page(
+        self,
+        request: Request,
+        db: AsyncSession,
+        merchant_id: uuid.UUID,
+        *,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:
+        merchants = MerchantService(db)
+        merchant = merchants.out(
+            await merchants.get(by=request.user, merchant_id=merchant_id), by=request.user
+        )
+        return Template(
+            "onboarding/visit.html.j2",
+            context={"m": merchant, "values": values, "errors": errors, **_labels()},
+            status_code=status,
+        )
+
+    # stages
+
+    @get("/merchants/{merchant_id:uuid}/stages/new", name="onboarding.stage_form")
+    async def stage_form(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        stage: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        next: FromQuery[str | None] = None,
+    ) -> Template:
+        values = {
+            "client_event_id": str(uuid.uuid4()),
+            "stage": stage if stage in STAGE_NAMES else "",
+            "kind": "regressed" if kind == "regressed" else "reached",
+            "visit_on": local_date(utcnow()).isoformat(),
+            "next": _safe_next(next) or "",
+        }
+        return await self._stage_page(request, db_session, merchant_id, values=values, errors={})
+
+    @post("/merchants/{merchant_id:uuid}/stages/new", name="onboarding.stage_create")
+    async def stage_create(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Template | Redirect:
+        values = clean_form(data)
+        form, errors = parse_form(values, StageForm)
+        result = None
+        if form is not None:
+            event = StageEventIn(
+                client_event_id=form.client_event_id,
+                occurred_at=utcnow(),
+                stage=form.stage,
+                kind=form.kind,
+                note=form.note,
+                link=form.link,
+                visit_on=form.visit_on,
+                customer_payments_7d=form.customer_payments_7d,
+            )
+            try:
+                result, _ = await OnboardingService(db_session).record_stage(
+                    by=request.user, merchant_id=merchant_id, data=event, at=event.occurred_at
+                )
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+        if errors or result is None:
+            return await self._stage_page(
+                request, db_session, merchant_id, values=values, errors=errors, status=422
+            )
+        if result.status_code == 201:
+            flash(
+                request,
+                gettext("Đã ghi nhận: {stage}.", stage=gettext(STAGE_NAMES[values["stage"]])),
+                "success",
+            )
+        else:
+            flash(request, gettext("Giai đoạn này đã được ghi nhận trước đó; không ghi thêm."), "info")
+        return _back(request, values, merchant_id)
+
+    async def _stage_page(
+        self,
+        request: Request,
+        db: AsyncSession,
+        merchant_id: uuid.UUID,
+        *,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:
+        merchant, ladder = await OverviewService(db).ladder(by=request.user, merchant_id=merchant_id)
+        stage = stages.BY_CODE.get(values.get("stage") or "")
+        if stage is not None and values.get("kind") != "regressed" and not stage.claimable:
+            stage = None  # recorded by the system only: show the ladder instead
+        return Template(
+            "onboarding/stage.html.j2",
+            context={
+                "m": merchant,
+                "ladder": ladder,
+                "stage": stage,
+                "values": values,
+                "errors": errors,
+                "can_record": request.user.role in RECORDERS,
+                **_labels(),
+            },
+            status_code=status,
+        )
+
+    @post("/merchants/{merchant_id:uuid}/stages/{stage:str}/review", name="onboarding.review")
+    async def review(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        stage: FromPath[str],
+        data: Form,
+    ) -> Redirect:
+        values = clean_form(data)
+        verify = values.get("decision") == "verify"
+        target = _safe_next(values.get("next")) or request.app.route_reverse(
+            "onboarding.timeline", merchant_id=merchant_id
+        )
+        if stage not in STAGE_NAMES:
+            flash(request, gettext("Giá trị không hợp lệ."), "error")
+            return Redirect(target, status_code=303)
+        event = StageEventIn(
+            client_event_id=str(values.get("client_event_id") or uuid.uuid4())[:64],
+            occurred_at=utcnow(),
+            stage=stage,  # type: ignore[arg-type]
+            kind="verified" if verify else "rejected",
+            note=values.get("reason") or None,
+        )
+        try:
+            await OnboardingService(db_session).record_stage(
+                by=request.user, merchant_id=merchant_id, data=event, at=event.occurred_at
+            )
+        except FieldErrors as exc:
+            flash(request, "; ".join(message for _, message in exc.errors), "error")
+            return Redirect(target, status_code=303)
+        name = gettext(STAGE_NAMES[stage])
+        if verify:
+            flash(request, gettext("Đã xác minh: {stage}.", stage=name), "success")
+        else:
+            flash(request, gettext("Đã trả lại: {stage}. Người khai sẽ thấy lý do.", stage=name), "success")
+        return Redirect(target, status_code=303)
+
+    # the team leader's page
+
+    @get("/teams/{team_id:uuid}/progress", name="onboarding.team_progress", guards=[managers])
+    async def team_progress(
+        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
+    ) -> Template:
+        progress = await OverviewService(db_session).team_progress(
+            by=request.user, team_id=team_id, now=utcnow()
+        )
+        return Template(
+            "onboarding/team.html.j2",
+            context={"p": progress, "new_id": lambda: str(uuid.uuid4()), **_labels()},
+        )
+
+
+def _back(request: Request, values: dict[str, Any], merchant_id: uuid.UUID) -> Redirect:
+    target = _safe_next(values.get("next")) or request.app.route_reverse(
+        "onboarding.timeline", merchant_id=merchant_id
+    )
+    return Redirect(target, status_code=303)
