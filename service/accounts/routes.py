@@ -24,6 +24,8 @@ from service.accounts.services import AccountService
 from service.accounts.throttle import LoginThrottle
 from service.errors import DomainError, FieldErrors
 from service.i18n import LOCALES, N_, gettext, pick_locale
+from service.onboarding.overview import OverviewService
+from service.onboarding.schemas import template_labels
 from service.places.services import PlaceService
 from service.web import LANG_COOKIE, flash, parse_form
 
@@ -111,7 +113,11 @@ class SessionPages(Controller):
         teams = await AccountService(db_session).list_teams(by=user) if user.manages_teams else []
         places = PlaceService(db_session)
         area = await places.area_names(province_code=user.province_code, commune_code=user.commune_code)
-        return Template(f"home/{user.role}.html.j2", context={"teams": teams, "area": area})
+        context: dict[str, Any] = {"teams": teams, "area": area}
+        if user.role == "volunteer":  # a volunteer's day starts from their worklist
+            work = await OverviewService(db_session).worklist(by=user, now=utcnow())
+            context.update(work=work, **template_labels())
+        return Template(f"home/{user.role}.html.j2", context=context)
 
     @get("/settings", name="accounts.settings", guards=[requires_user])
     async def settings_form(self) -> Template:

@@ -17,15 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.guards import managers, requires_user
 from service.errors import FieldErrors
 from service.i18n import gettext
-from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
+from service.merchants.schemas import STAGE_NAMES
 from service.merchants.services import MerchantService
 from service.onboarding import stages
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import (
-    ENTITY_NAMES,
-    OUTCOMES,
-    STATUS_NAMES,
-    TOPICS,
     ClientEventId,
     Note,
     Outcome,
@@ -37,9 +33,10 @@ from service.onboarding.schemas import (
     VisitIn,
     VisitOut,
     Worklist,
+    template_labels,
 )
 from service.onboarding.services import RECORDERS, OnboardingService, form_moment
-from service.onboarding.worklist import REASONS, local_date
+from service.onboarding.worklist import local_date
 from service.web import clean_form, flash, parse_form
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -53,19 +50,6 @@ def _safe_next(target: Any) -> str | None:
     return (
         target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") else None
     )
-
-
-def _labels() -> dict[str, Any]:
-    return {
-        "stage_names": STAGE_NAMES,
-        "topics": TOPICS,
-        "outcomes": OUTCOMES,
-        "statuses": STATUS_NAMES,
-        "reasons": REASONS,
-        "entities": ENTITY_NAMES,
-        "audit_actions": AUDIT_ACTIONS,
-        "field_labels": FIELD_LABELS,
-    }
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -190,14 +174,14 @@ class OnboardingPages(Controller):
     ) -> Template:
         mine = False if team else None
         work = await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
-        return Template("onboarding/worklist.html.j2", context={"work": work, **_labels()})
+        return Template("onboarding/worklist.html.j2", context={"work": work, **template_labels()})
 
     @get("/merchants/{merchant_id:uuid}/timeline", name="onboarding.timeline")
     async def timeline(
         self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
     ) -> Template:
         timeline = await OverviewService(db_session).timeline(by=request.user, merchant_id=merchant_id)
-        return Template("onboarding/timeline.html.j2", context={"t": timeline, **_labels()})
+        return Template("onboarding/timeline.html.j2", context={"t": timeline, **template_labels()})
 
     # visits
 
@@ -268,7 +252,7 @@ class OnboardingPages(Controller):
         )
         return Template(
             "onboarding/visit.html.j2",
-            context={"m": merchant, "values": values, "errors": errors, **_labels()},
+            context={"m": merchant, "values": values, "errors": errors, **template_labels()},
             status_code=status,
         )
 
@@ -358,7 +342,7 @@ class OnboardingPages(Controller):
                 "values": values,
                 "errors": errors,
                 "can_record": request.user.role in RECORDERS,
-                **_labels(),
+                **template_labels(),
             },
             status_code=status,
         )
@@ -412,7 +396,7 @@ class OnboardingPages(Controller):
         )
         return Template(
             "onboarding/team.html.j2",
-            context={"p": progress, "new_id": lambda: str(uuid.uuid4()), **_labels()},
+            context={"p": progress, "new_id": lambda: str(uuid.uuid4()), **template_labels()},
         )
 
 

@@ -1,12 +1,14 @@
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
 from service.i18n import N_
+from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
 from service.onboarding.stages import StageCode
+from service.onboarding.worklist import REASONS
 
 TOPICS = {
     "vneid": N_("VNeID (định danh điện tử)"),
@@ -273,3 +275,17 @@ class TeamProgress(Struct, kw_only=True):
 
 def to_json(value: object) -> bytes:
     return msgspec.json.encode(value)
+
+
+def template_labels() -> dict[str, Any]:
+    """The code → label tables the onboarding templates (and the volunteer's home) use."""
+    return {
+        "stage_names": STAGE_NAMES,
+        "topics": TOPICS,
+        "outcomes": OUTCOMES,
+        "statuses": STATUS_NAMES,
+        "reasons": REASONS,
+        "entities": ENTITY_NAMES,
+        "audit_actions": AUDIT_ACTIONS,
+        "field_labels": FIELD_LABELS,
+    }

@@ -18,8 +18,7 @@ def card(page, section: str):
 def test_a_volunteers_day_from_worklist_to_verified_stage(browser, live_server) -> None:
     page = browser.new_page(viewport=TABLET)
     sign_in(page, live_server, "demo-volunteer")
-    page.click("#worklist-link")
-    expect(page.locator("h1")).to_have_text("Việc cần làm")
+    expect(page.locator("#worklist-title")).to_have_text("Việc cần làm hôm nay")  # the home page
     expect(card(page, "follow_up")).to_be_visible()
     expect(card(page, "follow_up")).to_contain_text("Đã có QR nhưng chưa dùng")  # its other reason
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]

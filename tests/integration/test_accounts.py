@@ -139,3 +139,10 @@ async def test_a_signed_in_tablet_gets_english_when_it_asks(client) -> None:
     assert "Required." in {e["message"] for e in response.json()["errors"]}
     vietnamese = await client.post("/api/v1/merchants", json={}, headers={**headers, "Accept-Language": "vi"})
     assert "Bắt buộc." in {e["message"] for e in vietnamese.json()["errors"]}
+
+
+async def test_a_volunteers_home_page_is_their_worklist(client) -> None:
+    await browser_login(client, "demo-volunteer")
+    home = await client.get("/")
+    assert 'id="worklist-title"' in home.text
+    assert 'section class="work" id="follow_up"' in home.text
