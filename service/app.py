@@ -21,7 +21,8 @@ from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
-from service.payments.routes import PaymentImportPages, PaymentQrApi
+from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
+from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.settings import Settings
 from service.web import LocaleMiddleware, template_config
@@ -56,11 +57,16 @@ def create_app(settings: Settings) -> Litestar:
             TeamPages,
             VillagePages,
             PaymentImportPages,
+            PaymentAccountPages,
+            PosterPages,
+            market_pdf,
+            VerifyPages,
             MerchantPages,
             OnboardingPages,
             SessionApi,
             AreasApi,
             PaymentQrApi,
+            PaymentAccountApi,
             MerchantApi,
             OnboardingApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Team, User, team_villages
 from service.accounts.passwords import hash_password
+from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
 from service.text import fold
 
@@ -192,6 +193,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
         counts["officers"] += 1
     await session.flush()
     counts["merchants"] = await seed_demo_merchants(session, leaders=leaders, at=at)
+    counts["payment accounts"] = await seed_demo_payment_accounts(session, at=at)
     counts["stage events"], counts["visits"] = await seed_demo_onboarding(session, at=at)
     return counts
 

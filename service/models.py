@@ -5,6 +5,7 @@ from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord
 from service.merchants.models import Merchant
 from service.onboarding.models import MerchantStage, StageEvent, Visit
+from service.payments.models import PaymentAccount, Poster
 from service.places.models import Commune, Province, Village
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "IdempotencyRecord",
     "Merchant",
     "MerchantStage",
+    "PaymentAccount",
+    "Poster",
     "Province",
     "StageEvent",
     "Team",

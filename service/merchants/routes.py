@@ -33,6 +33,7 @@ from service.merchants.schemas import (
     MerchantPatch,
 )
 from service.merchants.services import MerchantService, PossibleDuplicates, StaleVersion
+from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
 from service.web import flash
@@ -339,8 +340,10 @@ class MerchantPages(Controller):
     @get("/{merchant_id:uuid}", name="merchants.detail")
     async def detail(self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID) -> Template:
         detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
+        payments = await PaymentService(db_session).section(by=request.user, merchant_id=merchant_id)
         return Template(
-            "merchants/detail.html.j2", context={"detail": detail, "m": detail.merchant, **_labels()}
+            "merchants/detail.html.j2",
+            context={"detail": detail, "m": detail.merchant, "payments": payments, **_labels()},
         )
 
     @get("/{merchant_id:uuid}/edit", name="merchants.edit")

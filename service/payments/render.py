@@ -8,6 +8,7 @@ smaller version than single-mode encoders; the pixels are drawn from its module 
 import functools
 import hashlib
 import io
+from typing import Literal
 
 import qrcode
 from PIL import Image
@@ -76,9 +77,29 @@ def qr_svg(payload: str, *, border: int = 4) -> str:
     return _svg(payload, border)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _served(kind: str, payload: str) -> tuple[bytes, str]:
+    body = _png(payload, 10, 4) if kind == "png" else _svg(payload, 4).encode()
+    return body, etag_for(body)
+
+
+def served(payload: str, kind: Literal["png", "svg"]) -> tuple[bytes, str]:
+    """The image an HTTP response carries (default scale and quiet zone) with its ETag, both cached:
+    a repeated request neither renders nor hashes again."""
+    if kind not in ("png", "svg"):
+        raise ValueError("kind must be png or svg")
+    return _served(kind, payload)
+
+
+def version(payload: str) -> str:
+    """A short name for a payload, for URLs that fully determine their image (`qr.png?v=...`)."""
+    return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
+
 def clear_cache() -> None:
     _png.cache_clear()
     _svg.cache_clear()
+    _served.cache_clear()
 
 
 def etag_for(data: bytes | str) -> str:

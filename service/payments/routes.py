@@ -1,12 +1,16 @@
-"""Payment QR import: decode a trader's existing VietQR from its text or a photo; the bank directory."""
+"""Payment QR import (a trader's existing VietQR from its text or a photo), the bank directory, and
+the JSON API for payment accounts, the merchant's payment QR and posters. Tablet pages: pages.py."""
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader, UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -20,16 +24,30 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import MultipartBody, Parameter
+from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import idempotency
 from service.accounts.guards import requires_user
 from service.errors import DomainError, FieldErrors
 from service.i18n import N_, gettext
 from service.money import format_vnd
-from service.payments import banks
+from service.payments import banks, codes
+from service.payments.models import Poster
 from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
-from service.payments.schemas import ApiError, BankOut, DecodedQR, DecodeIn
+from service.payments.schemas import (
+    ApiError,
+    BankOut,
+    DecodedQR,
+    DecodeIn,
+    PaymentAccountIn,
+    PaymentAccountOut,
+    PaymentAccountPatch,
+    PaymentQrOut,
+    PosterOut,
+)
+from service.payments.services import PaymentService, verify_url
 from service.payments.vietqr import VietQR
 from service.text import fold
 
@@ -249,3 +267,179 @@ def _import_page(
         },
         status_code=status_code,
     )
+
+
+# --- payment accounts, the merchant's QR, posters (API) -----------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def poster_out(request: Request, poster: Poster) -> PosterOut:
+    code = codes.display(poster.code)
+    return PosterOut(
+        code=code,
+        verify_url=verify_url(request.app.state.settings.public_url, poster.code),
+        merchant_id=poster.merchant_id,
+        payment_account_id=poster.payment_account_id,
+        printed_at=poster.printed_at,
+        png_url=request.app.route_reverse("payments.posters.png", code=code),
+        pdf_url=request.app.route_reverse("payments.posters.pdf", code=code),
+    )
+
+
+_NOT_VISIBLE = ResponseSpec(
+    ApiError, description="No such merchant or account in your jurisdiction", generate_examples=False
+)
+
+
+class PaymentAccountApi(Controller):
+    path = "/api/v1/merchants/{merchant_id:uuid}"
+    tags = ["payments"]
+    guards = [requires_user]
+
+    @post(
+        "/payment-accounts",
+        name="api.payment_accounts.create",
+        status_code=201,
+        responses={
+            403: ResponseSpec(
+                ApiError, description="Only the merchant's team and admins", generate_examples=False
+            ),
+            404: _NOT_VISIBLE,
+            409: ResponseSpec(
+                ApiError,
+                description="Changed concurrently, or the client id is taken",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                ApiError, description="Field errors (bank, account, holder_name)", generate_examples=False
+            ),
+        },
+    )
+    async def create(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[PaymentAccountIn],
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[PaymentAccountOut]:
+        """Add a receiving account. The first is primary; `is_primary` makes a later one primary.
+        Retries with the same Idempotency-Key, or the same client `id`, return the first response
+        (201, same body, header `Idempotent-Replayed: true`)."""
+        digest = idempotency.request_hash("POST", f"/api/v1/merchants/{merchant_id}/payment-accounts", data)
+        result, replayed = await PaymentService(db_session).add_once(
+            by=request.user,
+            merchant_id=merchant_id,
+            data=data,
+            key=idempotency_key,
+            request_hash=digest,
+            at=utcnow(),
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return Response(
+            content=result.body, status_code=result.status_code, media_type=MediaType.JSON, headers=headers
+        )  # type: ignore[return-value]
+
+    @get("/payment-accounts", name="api.payment_accounts.list", responses={404: _NOT_VISIBLE})
+    async def list_accounts(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> list[PaymentAccountOut]:
+        """Live accounts, primary first. Numbers are masked for officers (see payments/privacy.py)."""
+        return await PaymentService(db_session).accounts(by=request.user, merchant_id=merchant_id)
+
+    @patch(
+        "/payment-accounts/{account_id:uuid}",
+        name="api.payment_accounts.update",
+        responses={404: _NOT_VISIBLE},
+    )
+    async def make_primary(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        account_id: FromPath[uuid.UUID],
+        data: JSONBody[PaymentAccountPatch],
+    ) -> PaymentAccountOut:
+        """`{"is_primary": true}` makes this the primary account (the old primary stops being one).
+        Bank, number and holder do not change: add a new account and remove this one."""
+        if not data.is_primary:
+            raise FieldErrors([("is_primary", gettext("Hãy chọn một tài khoản khác làm tài khoản chính."))])
+        payments = PaymentService(db_session)
+        account = await payments.make_primary(
+            by=request.user, merchant_id=merchant_id, account_id=account_id, at=utcnow()
+        )
+        return payments.out(account, full=True)
+
+    @delete(
+        "/payment-accounts/{account_id:uuid}",
+        name="api.payment_accounts.delete",
+        status_code=204,
+        responses={404: _NOT_VISIBLE},
+    )
+    async def remove(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        account_id: FromPath[uuid.UUID],
+    ) -> None:
+        """Soft removal, audited; its printed posters stop verifying. Removing the primary makes
+        the most recently added other account primary."""
+        await PaymentService(db_session).remove(
+            by=request.user, merchant_id=merchant_id, account_id=account_id, at=utcnow()
+        )
+
+    @get(
+        "/payment-qr",
+        name="api.merchants.payment_qr",
+        responses={
+            404: _NOT_VISIBLE,
+            409: ResponseSpec(
+                ApiError, description="The merchant has no payment account", generate_examples=False
+            ),
+            422: ResponseSpec(
+                ApiError, description="Field errors on amount or purpose", generate_examples=False
+            ),
+        },
+    )
+    async def payment_qr(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        amount: Annotated[str | None, Parameter(query="amount", max_length=64)] = None,
+        purpose: Annotated[str | None, Parameter(query="purpose", max_length=200)] = None,
+    ) -> PaymentQrOut:
+        """The VietQR payload of the primary account. Without `amount` and `purpose` it is the
+        static stall QR; with either it is a one-payment (dynamic) QR. `amount` in whole đồng
+        (150000 or 150.000), below 500,000,000; `purpose` is transliterated (no diacritics) and
+        must then fit 25 characters."""
+        return await PaymentService(db_session).payment_qr(
+            by=request.user, merchant_id=merchant_id, amount=amount, purpose=purpose
+        )
+
+    @post(
+        "/posters",
+        name="api.posters.create",
+        status_code=201,
+        responses={
+            404: _NOT_VISIBLE,
+            409: ResponseSpec(
+                ApiError, description="The merchant has no payment account", generate_examples=False
+            ),
+        },
+    )
+    async def print_poster(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> PosterOut:
+        """Print the stall poster of the primary account: its verification code (the same one again
+        while the account is unchanged) and where to fetch the PNG and the PDF."""
+        poster = await PaymentService(db_session).print_poster(
+            by=request.user, merchant_id=merchant_id, at=utcnow()
+        )
+        return poster_out(request, poster)

@@ -1,0 +1,79 @@
+import uuid
+from datetime import datetime
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+_LIVE = text("removed_at IS NULL")
+_LIVE_PRIMARY = text("is_primary AND removed_at IS NULL")
+
+
+class PaymentAccount(Base):
+    """Where a trader receives VietQR transfers. Bank, number and holder never change after saving:
+    a correction is a new account and the removal of the old one, so a printed poster always
+    points at exactly what it was printed from. Only the primary flag moves."""
+
+    __tablename__ = "payment_accounts"
+    __table_args__ = (
+        Index("ix_payment_accounts_merchant_id", "merchant_id"),
+        Index("ix_payment_accounts_province_code", "province_code"),
+        # Exactly one primary among a merchant's live accounts, kept by the database: two tablets
+        # saving a first account at once cannot both make theirs primary.
+        Index(
+            "uq_payment_accounts_primary",
+            "merchant_id",
+            unique=True,
+            sqlite_where=_LIVE_PRIMARY,
+            postgresql_where=_LIVE_PRIMARY,
+        ),
+        Index(
+            "uq_payment_accounts_number",
+            "merchant_id",
+            "bank_bin",
+            "account",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("merchants.id"))
+    # Grows with merchants: carries the province for partitioning (DESIGN §8).
+    province_code: Mapped[str] = mapped_column(String(2))
+    bank_bin: Mapped[str] = mapped_column(String(6))
+    service: Mapped[str] = mapped_column(String(10))  # account | card
+    account: Mapped[str] = mapped_column(String(19))
+    holder_name: Mapped[str] = mapped_column(String(70))
+    is_primary: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    removed_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("users.id"), nullable=True)
+
+
+class Poster(Base):
+    """A printed stall poster, found by the verification code printed on it (`/v/{code}`).
+
+    One code per account and payload: printing the same QR again reprints the same code, so every
+    copy at the stall verifies. Removing the account revokes it."""
+
+    __tablename__ = "posters"
+    __table_args__ = (
+        Index("ix_posters_merchant_id", "merchant_id"),
+        Index("ix_posters_payment_account_id", "payment_account_id"),
+        Index("ix_posters_province_code", "province_code"),
+    )
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)  # Crockford base32, see codes.py
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("merchants.id"))
+    payment_account_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("payment_accounts.id"))
+    payload: Mapped[str] = mapped_column(String(512))
+    printed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    printed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
+    province_code: Mapped[str] = mapped_column(String(2))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
