@@ -36,7 +36,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from service import migrate
 
     if args.action == "upgrade":
-        migrate.upgrade(settings.database_url, args.revision or "head")
+        migrate.upgrade(settings.database_url, args.revision or "heads")
     elif args.action == "downgrade":
         migrate.downgrade(settings.database_url, args.revision or "-1")
     else:
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
-    db.add_argument("revision", nargs="?", help="target revision (upgrade: head; downgrade: -1, or base)")
+    db.add_argument("revision", nargs="?", help="target revision (upgrade: heads; downgrade: -1, or base)")
     db.set_defaults(func=cmd_db)
 
     seed = sub.add_parser("seed-demo", help="load the Vietnamese demo data set into an empty database")

@@ -15,7 +15,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """To the latest revision of every branch: areas developed side by side may each add a migration
+    on the same parent; a later merge revision joins them."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -914,7 +914,7 @@ async def test_demo_data_tells_a_story(client) -> None:
 
 async def test_migration_gives_existing_merchants_their_registered_event(database_url) -> None:
     run_blocking(migrate.downgrade, database_url, "0002")
-    run_blocking(migrate.upgrade, database_url, "head")
+    run_blocking(migrate.upgrade, database_url, "heads")
     engine = create_engine(Settings(database_url=database_url, secret_key=SECRET))
     try:
         async with session_maker(engine)() as session:
