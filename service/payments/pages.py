@@ -21,9 +21,10 @@ from service.payments import banks, codes, validation
 from service.payments.images import qr_response
 from service.payments.models import PaymentAccount
 from service.payments.poster import PosterData, poster_pdf, poster_png
+from service.payments.printing import MAX_PER_PDF, PosterService
 from service.payments.routes import MAX_BODY, _error_view, _page_too_large, find_banks, read_qr, utcnow
 from service.payments.schemas import BankOut, DecodedQR
-from service.payments.services import MAX_PER_PDF, AccountsChanged, PaymentService
+from service.payments.services import AccountsChanged, PaymentService
 from service.web import clean_form, flash
 
 Query = Annotated[str | None, Parameter(max_length=200)]
@@ -266,7 +267,7 @@ class PaymentAccountPages(Controller):
     async def print_poster(
         self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
     ) -> Redirect:
-        poster = await PaymentService(db_session).print_poster(
+        poster = await PosterService(db_session).print_poster(
             by=request.user, merchant_id=merchant_id, at=utcnow()
         )
         return Redirect(
@@ -303,7 +304,7 @@ class PosterPages(Controller):
         market: Query = None,
     ) -> Template:
         """Pick a market; see who gets a poster and who is skipped (no primary account)."""
-        payments = PaymentService(db_session)
+        payments = PosterService(db_session)
         sheet = await payments.market_sheet(by=request.user, market=market) if market else None
         parts = (len(sheet.printable) + MAX_PER_PDF - 1) // MAX_PER_PDF if sheet else 0
         return Template(
@@ -329,7 +330,7 @@ class PosterPages(Controller):
             part = max(0, int(values.get("part") or 0))
         except ValueError:
             part = 0
-        posters = await PaymentService(db_session).print_market(
+        posters = await PosterService(db_session).print_market(
             by=request.user, market=market, at=utcnow(), part=part
         )
         if not posters:
@@ -340,13 +341,13 @@ class PosterPages(Controller):
     async def show(
         self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str]
     ) -> Template:
-        view = await PaymentService(db_session).poster_view(
+        view = await PosterService(db_session).poster_view(
             by=request.user, code=code, public_url=request.app.state.settings.public_url
         )
         return Template("payments/poster.html.j2", context={"poster": view})
 
     async def _data(self, request: Request, db: AsyncSession, code: str) -> PosterData:
-        payments = PaymentService(db)
+        payments = PosterService(db)
         poster, merchant, account = await payments.poster(by=request.user, code=code)
         return payments.poster_data(
             poster, merchant, account, public_url=request.app.state.settings.public_url
@@ -378,7 +379,7 @@ async def market_pdf(
 ) -> Response:
     """The printed posters of a market, one A6 page each, in stall order (printing happens on the
     market page's POST; this only renders)."""
-    pages = await PaymentService(db_session).market_posters(
+    pages = await PosterService(db_session).market_posters(
         by=request.user, market=market, public_url=request.app.state.settings.public_url, part=part
     )
     if not pages:
@@ -428,7 +429,7 @@ class VerifyPages(Controller):
                 },
                 status_code=429,
             )
-        view = await PaymentService(db_session).verify(code=code)
+        view = await PosterService(db_session).verify(code=code)
         if view is None:
             await misses.failed(key)
             return Template("payments/verify_unknown.html.j2", context={"code": code[:40]}, status_code=404)

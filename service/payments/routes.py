@@ -36,6 +36,7 @@ from service.money import format_vnd
 from service.payments import banks, codes
 from service.payments.models import Poster
 from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
+from service.payments.printing import PosterService, verify_url
 from service.payments.schemas import (
     ApiError,
     BankOut,
@@ -47,7 +48,7 @@ from service.payments.schemas import (
     PaymentQrOut,
     PosterOut,
 )
-from service.payments.services import PaymentService, verify_url
+from service.payments.services import PaymentService
 from service.payments.vietqr import VietQR
 from service.text import fold
 
@@ -439,7 +440,7 @@ class PaymentAccountApi(Controller):
     ) -> PosterOut:
         """Print the stall poster of the primary account: its verification code (the same one again
         while the account is unchanged) and where to fetch the PNG and the PDF."""
-        poster = await PaymentService(db_session).print_poster(
+        poster = await PosterService(db_session).print_poster(
             by=request.user, merchant_id=merchant_id, at=utcnow()
         )
         return poster_out(request, poster)
