@@ -60,7 +60,8 @@ def reason_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
         MerchantStage.reached_at <= now - INSTALLED_NOT_USING_AFTER,
     )
     qr_active = exists().where(MerchantStage.merchant_id == m.id, MerchantStage.stage == "qr_active")
-    # Payments issue: replace with "no payment account row for m" once accounts are stored.
+    # Saving a payment account records bank_account (payments.services), and a volunteer may record
+    # it by hand for an account kept elsewhere, so the stage log answers "has a payment account".
     ever_bank_account = exists().where(
         StageEvent.merchant_id == m.id, StageEvent.stage == "bank_account", StageEvent.kind == "reached"
     )
