@@ -19,7 +19,7 @@ from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
 from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
-from service.merchants.routes import MerchantApi, MerchantPages
+from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> Litestar:
             market_pdf,
             VerifyPages,
             MerchantPages,
+            MerchantManagerPages,
             OnboardingPages,
             SessionApi,
             AreasApi,

@@ -118,6 +118,134 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_users(settings, args))
 
 
+async def _cli_user(session, username: str):
+    from sqlalchemy import select
+
+    from service.accounts.models import User
+    from service.accounts.services import AccountService
+
+    user_id = await session.scalar(select(User.id).where(User.username == username.strip().lower()))
+    user = await AccountService(session).current_user(user_id=user_id) if user_id else None
+    if user is None:
+        print(f"No active account named {username!r}.", file=sys.stderr)
+    return user
+
+
+async def _import_merchants(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from service.errors import DomainError
+    from service.merchants.imports import ImportOptions, ImportService
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"No such file: {path}", file=sys.stderr)
+        return 2
+    purposes = tuple(p.strip() for p in (args.paper_consent or "").split(",") if p.strip())
+    options = ImportOptions(
+        team_id=args.team,
+        kind=args.kind,
+        category=args.category,
+        paper_consent=purposes,
+        skip_invalid=args.skip_invalid,
+    )
+    bars: dict[str, tqdm] = {}
+    names = {"check": "checking", "write": "writing"}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if args.quiet:
+            return
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=names.get(phase, phase), unit=" rows", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    engine, sessions = _session_maker(settings)
+    try:
+        async with sessions() as session:
+            user = await _cli_user(session, args.as_user)
+            if user is None:
+                return 2
+            try:
+                report = await ImportService(session).run(
+                    by=user,
+                    data=path.read_bytes(),
+                    filename=path.name,
+                    options=options,
+                    at=datetime.now(UTC),
+                    commit=not args.dry_run,
+                    progress=progress,
+                )
+            except DomainError as exc:
+                print(exc.text(), file=sys.stderr)
+                return 2
+            finally:
+                for bar in bars.values():
+                    bar.close()
+            for problem in sorted(report.errors + report.duplicates, key=lambda p: p.row):
+                column = report.columns.get(problem.field, problem.field)
+                print(f"row {problem.row}\t{column}\t{problem.message}")
+            print(
+                f"{report.rows} rows: {report.valid} valid, {report.error_rows} with errors, "
+                f"{len(report.duplicates)} duplicates (team: {report.team_name})"
+            )
+            if report.committed:
+                await session.commit()
+                print(f"imported {report.imported} merchants")
+                return 0
+            if args.dry_run:
+                print("dry run: nothing written")
+                return 0 if report.clean else 1
+            print("nothing imported: fix the rows above, or pass --skip-invalid", file=sys.stderr)
+            return 1
+    finally:
+        await engine.dispose()
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from service.i18n import current_locale
+
+    token = current_locale.set(args.lang)
+    try:
+        return asyncio.run(_import_merchants(settings, args))
+    finally:
+        current_locale.reset(token)
+
+
+async def _export_merchants(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from service.merchants import exports
+
+    output = Path(args.output or f"merchants-{datetime.now(UTC):%Y%m%d}.{args.format}")
+    engine, sessions = _session_maker(settings)
+    try:
+        async with sessions() as session:
+            user = await _cli_user(session, args.as_user)
+            if user is None:
+                return 2
+            if not exports.allowed(user):
+                print("Only team leaders, officers and admins may export.", file=sys.stderr)
+                return 2
+            service = exports.ExportService(session)
+            with output.open("wb") as target:
+                if args.format == "csv":
+                    async for chunk in exports.csv_chunks(service, by=user):
+                        target.write(chunk)
+                else:
+                    await exports.write_xlsx(service, by=user, target=target)
+        print(f"wrote {output}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_export_merchants(settings, args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     import uuid
 
@@ -159,6 +287,47 @@ def build_parser() -> argparse.ArgumentParser:
         p = users_sub.add_parser(action, help=f"{action} an account")
         p.add_argument("username")
     users.set_defaults(func=cmd_users)
+
+    imports = sub.add_parser("import", help="bulk import (merchants from a CSV or XLSX file)")
+    imports_sub = imports.add_subparsers(dest="what", required=True)
+    merchants = imports_sub.add_parser(
+        "merchants",
+        help="import a commune's merchant spreadsheet into one team: all rows or none",
+        description="Checks every row with the registration form's rules and for duplicates (inside the "
+        "file and against existing records), then writes all rows in one transaction, or none if any "
+        "row has a problem (unless --skip-invalid). Consent comes from the file's consent column, or "
+        "from --paper-consent, confirmed by the importing account.",
+    )
+    merchants.add_argument("file", help="the .csv or .xlsx file")
+    merchants.add_argument(
+        "--as", dest="as_user", required=True, metavar="USERNAME", help="the importing account"
+    )
+    merchants.add_argument("--team", type=uuid.UUID, help="team id (default: the account's team)")
+    merchants.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    merchants.add_argument("--kind", help="kind for rows that leave it empty (e.g. market_stall)")
+    merchants.add_argument("--category", help="category for rows that leave it empty (e.g. food_drink)")
+    merchants.add_argument(
+        "--paper-consent",
+        metavar="PURPOSES",
+        help="confirm that the traders of rows without a consent cell agreed on paper to these purposes "
+        "(comma-separated: storefront,contact,statistics)",
+    )
+    merchants.add_argument(
+        "--skip-invalid", action="store_true", help="import the good rows, skip the others"
+    )
+    merchants.add_argument("--lang", choices=["vi", "en"], default="vi", help="language of the row messages")
+    merchants.add_argument("--quiet", action="store_true", help="no progress bar")
+    merchants.set_defaults(func=cmd_import)
+
+    export = sub.add_parser("export", help="export (merchants of an account's jurisdiction)")
+    export_sub = export.add_subparsers(dest="what", required=True)
+    merchants_out = export_sub.add_parser(
+        "merchants", help="the merchants an account sees, masked as it sees them"
+    )
+    merchants_out.add_argument("--as", dest="as_user", required=True, metavar="USERNAME")
+    merchants_out.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    merchants_out.add_argument("--output", "-o", help="file to write (default: merchants-DATE.FORMAT)")
+    merchants_out.set_defaults(func=cmd_export)
     return parser
 
 

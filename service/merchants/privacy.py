@@ -66,3 +66,20 @@ def display_phone(value: str | None, seen: Visibility) -> str:
     if not value:
         return ""
     return format_phone(value) if seen.phone else mask_phone(value)
+
+
+# --- erasure (data_rights.py) --------------------------------------------------------------------
+
+# What an erased record holds instead of personal data. The phone column is NOT NULL (a schema
+# change for this alone is not worth a migration): the empty string, which no E.164 number equals,
+# marks the record as erased for every check (duplicates, edits, exports).
+ERASED_NAME = "Đã xóa"
+ERASED_PHONE = ""
+# A cooperative's or micro-enterprise's name and business tax code belong to a legal person, not
+# to the trader: they stay. Household businesses, stalls and vendors are often named after the
+# owner ("Bánh lọc Bà Tư"), so their business name is erased too.
+LEGAL_PERSON_KINDS = frozenset({"cooperative", "micro_enterprise"})
+
+
+def is_erased(merchant: Any) -> bool:
+    return getattr(merchant, "owner_phone", None) == ERASED_PHONE

@@ -2,10 +2,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
-from litestar.response import Redirect, Template
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import Body, FromPath, JSONBody, MultipartBody, Parameter
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import idempotency
@@ -13,9 +17,19 @@ from service.accounts.guards import requires_user
 from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
 from service.audit import AuditOut
-from service.errors import FieldErrors, Forbidden
-from service.i18n import gettext
-from service.merchants import validation
+from service.errors import DomainError, FieldErrors, Forbidden, handle_domain_error
+from service.i18n import N_, gettext
+from service.merchants import exports, validation
+from service.merchants.data_rights import SUBJECT_EXPORTERS, DataRightsService, ErasureResult
+from service.merchants.imports import (
+    COLUMN_LABELS,
+    IMPORTERS,
+    ImportFileError,
+    ImportOptions,
+    ImportService,
+    UploadStore,
+)
+from service.merchants.merge import MergeService
 from service.merchants.privacy import Visibility, display_phone
 from service.merchants.schemas import (
     AUDIT_ACTIONS,
@@ -26,13 +40,25 @@ from service.merchants.schemas import (
     STAGE_NAMES,
     ConflictOut,
     DuplicatesOut,
+    ErasureIn,
     MerchantFilters,
     MerchantIn,
     MerchantOut,
     MerchantPage,
     MerchantPatch,
+    MergedOut,
+    MergeIn,
+    MergeOut,
+    SubjectIn,
 )
-from service.merchants.services import MerchantService, PossibleDuplicates, StaleVersion
+from service.merchants.services import (
+    MERGERS,
+    MerchantMerged,
+    MerchantService,
+    PossibleDuplicates,
+    StaleVersion,
+)
+from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
@@ -63,6 +89,63 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
     return out
 
 
+def _swap_id(request: Request, survivor_id: uuid.UUID) -> str:
+    """The same address with the merged record's id replaced by its survivor's."""
+    old = str(request.path_params.get("merchant_id", ""))
+    path = request.url.path.replace(old, str(survivor_id), 1) if old else request.url.path
+    return f"{path}?{request.url.query}" if request.url.query else path
+
+
+def _api_merged(request: Request, exc: MerchantMerged) -> Response:
+    """GET of a merged record: 301 to the survivor, with a body that names it (for clients that do
+    not follow redirects). A write to it: 409 with the same body (the caller's version is gone)."""
+    status = 301 if request.method == "GET" else 409
+    body = MergedOut(status_code=status, detail=exc.text(), merged_into_id=exc.survivor_id)
+    headers = {"Location": _swap_id(request, exc.survivor_id)} if status == 301 else {}
+    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
+
+
+def _page_merged(request: Request, exc: MerchantMerged) -> Response:
+    if request.method == "GET":
+        return Redirect(_swap_id(request, exc.survivor_id), status_code=301)
+    return handle_domain_error(request, exc)
+
+
+def _export_stream(request: Request, fmt: str) -> Stream:
+    """The caller's jurisdiction as a file, streamed with its own session (the request's session
+    closes when the response starts)."""
+    by: CurrentUser = request.user
+    if not exports.allowed(by):
+        raise Forbidden()
+    sessions = request.app.state.session_maker
+
+    async def body():
+        async with sessions() as session:
+            service = exports.ExportService(session)
+            if fmt == "csv":
+                chunks = exports.csv_chunks(service, by=by)
+            else:
+                chunks = exports.xlsx_chunks(service, by=by)
+            async for chunk in chunks:
+                yield chunk
+
+    name = f"tieu-thuong-{utcnow():%Y%m%d-%H%M}.{fmt}"
+    return Stream(
+        body(),
+        media_type=exports.CSV_TYPE if fmt == "csv" else exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+def _subject_file(data: dict[str, Any]) -> Response:
+    name = f"du-lieu-chu-ho-{utcnow():%Y%m%d-%H%M}.json"
+    return Response(
+        content=msgspec.json.encode(data),
+        media_type=MediaType.JSON,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
 # --- JSON API ------------------------------------------------------------------------------------
 
 
@@ -70,13 +153,14 @@ class MerchantApi(Controller):
     path = "/api/v1/merchants"
     tags = ["merchants"]
     guards = [requires_user]
+    exception_handlers = {MerchantMerged: _api_merged}
 
     @post("/", name="api.merchants.create", status_code=201)
     async def create(
         self,
         request: Request,
-        db_session: AsyncSession,
-        data: MerchantIn,
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[MerchantIn],
         idempotency_key: Annotated[
             str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
@@ -102,7 +186,7 @@ class MerchantApi(Controller):
     async def search(
         self,
         request: Request,
-        db_session: AsyncSession,
+        db_session: NamedDependency[AsyncSession],
         q: Annotated[str, Parameter(max_length=200)] = "",
         commune_code: str | None = None,
         village_id: uuid.UUID | None = None,
@@ -130,13 +214,15 @@ class MerchantApi(Controller):
         )
 
     @get("/{merchant_id:uuid}", name="api.merchants.detail")
-    async def detail(self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID) -> MerchantOut:
+    async def detail(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> MerchantOut:
         merchants = MerchantService(db_session)
         return merchants.out(await merchants.get(by=request.user, merchant_id=merchant_id), by=request.user)
 
     @get("/{merchant_id:uuid}/audit", name="api.merchants.audit")
     async def audit_entries(
-        self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
     ) -> list[AuditOut]:
         """The change history, for team leaders and officers; personal values masked per role."""
         detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
@@ -146,7 +232,11 @@ class MerchantApi(Controller):
 
     @patch("/{merchant_id:uuid}", name="api.merchants.update")
     async def update(
-        self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID, data: MerchantPatch
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[MerchantPatch],
     ) -> Response[MerchantOut]:
         """Change fields. `version` must be the one last read: otherwise 409 with `current`."""
         merchants = MerchantService(db_session)
@@ -168,10 +258,78 @@ class MerchantApi(Controller):
 
     @delete("/{merchant_id:uuid}", name="api.merchants.delete", status_code=204)
     async def remove(
-        self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID, version: int | None = None
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        version: int | None = None,
     ) -> None:
         await MerchantService(db_session).delete(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
+        )
+
+    @post("/{merchant_id:uuid}/merge", name="api.merchants.merge", status_code=200)
+    async def merge(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[MergeIn],
+    ) -> Response[MergeOut]:
+        """Merge `duplicate_id` into this record (team leaders inside their team, officers in their
+        area). The duplicate's visits, stages, payment accounts and storefront move here; it stays as
+        a tombstone whose GET answers 301 to this record. 409 with `current` on a stale version."""
+        merchants = MerchantService(db_session)
+        try:
+            result = await MergeService(db_session).merge(
+                by=request.user,
+                survivor_id=merchant_id,
+                duplicate_id=data.duplicate_id,
+                at=utcnow(),
+                survivor_version=data.version,
+                duplicate_version=data.duplicate_version,
+            )
+        except StaleVersion as exc:
+            current = merchants.out(exc.current, by=request.user)
+            return Response(ConflictOut(detail=exc.text(), current=current), status_code=409)  # type: ignore[return-value]
+        survivor = await merchants.get(by=request.user, merchant_id=merchant_id)
+        out = MergeOut(
+            survivor=merchants.out(survivor, by=request.user),
+            merged_id=result.merged_id,
+            moved=result.moved,
+            left_behind=result.left_behind,
+        )
+        return Response(out)
+
+    @get("/export", name="api.merchants.export")
+    async def export(
+        self, request: Request, format: Annotated[str, Parameter(pattern="^(csv|xlsx)$")] = "csv"
+    ) -> Stream:
+        """Every merchant of the caller's jurisdiction as CSV (UTF-8 with BOM) or XLSX, with personal
+        data masked as the caller sees it. Team leaders and officers."""
+        return _export_stream(request, format)
+
+    @post("/data-subject-export", name="api.merchants.subject_export", status_code=200)
+    async def subject_export(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[SubjectIn]
+    ) -> dict[str, Any]:
+        """Everything held about one trader (by phone or CCCD) in the caller's area, unmasked, for a
+        data-subject request: records (also deleted or merged), audit, rows of other areas. Audited."""
+        return await DataRightsService(db_session).subject_export(
+            by=request.user, phone=data.phone, id_number=data.id_number, at=utcnow()
+        )
+
+    @post("/{merchant_id:uuid}/erasure", name="api.merchants.erase", status_code=200)
+    async def erase(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[ErasureIn],
+    ) -> ErasureResult:
+        """Erase the trader's personal data (commune officers, admins); statistics stay."""
+        return await DataRightsService(db_session).erase(
+            by=request.user, merchant_id=merchant_id, at=utcnow(), version=data.version
         )
 
 
@@ -243,12 +401,13 @@ def _merchant_values(form: dict[str, Any]) -> dict[str, Any]:
 class MerchantPages(Controller):
     path = "/merchants"
     guards = [requires_user]
+    exception_handlers = {MerchantMerged: _page_merged}
 
     @get("/", name="merchants.list")
     async def search(
         self,
         request: Request,
-        db_session: AsyncSession,
+        db_session: NamedDependency[AsyncSession],
         q: Annotated[str, Parameter(max_length=200)] = "",
         village_id: str | None = None,
         team_id: str | None = None,
@@ -278,12 +437,14 @@ class MerchantPages(Controller):
         )
 
     @get("/new", name="merchants.new")
-    async def new(self, request: Request, db_session: AsyncSession) -> Template:
+    async def new(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
         values = {"id": str(uuid.uuid4()), "consent_purposes": [], "team_id": str(request.user.team_id or "")}
         return await self._form(request, db_session, values=values, errors={})
 
     @post("/new", name="merchants.create")
-    async def create(self, request: Request, db_session: AsyncSession, data: Form) -> Template | Redirect:
+    async def create(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
         values = _form_values(data)
         if values.get("_refresh"):  # province or commune changed: new options, nothing saved
             return await self._form(request, db_session, values=values, errors={})
@@ -338,7 +499,9 @@ class MerchantPages(Controller):
         )
 
     @get("/{merchant_id:uuid}", name="merchants.detail")
-    async def detail(self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID) -> Template:
+    async def detail(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> Template:
         detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
         payments = await PaymentService(db_session).section(by=request.user, merchant_id=merchant_id)
         return Template(
@@ -347,7 +510,9 @@ class MerchantPages(Controller):
         )
 
     @get("/{merchant_id:uuid}/edit", name="merchants.edit")
-    async def edit(self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID) -> Template:
+    async def edit(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> Template:
         merchants = MerchantService(db_session)
         merchant = await merchants.get(by=request.user, merchant_id=merchant_id)
         current = merchants.out(merchant, by=request.user)
@@ -357,7 +522,11 @@ class MerchantPages(Controller):
 
     @post("/{merchant_id:uuid}/edit", name="merchants.update")
     async def update(
-        self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID, data: Form
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
     ) -> Template | Redirect:
         merchants = MerchantService(db_session)
         merchant = await merchants.get(by=request.user, merchant_id=merchant_id)
@@ -441,7 +610,11 @@ class MerchantPages(Controller):
 
     @post("/{merchant_id:uuid}/delete", name="merchants.delete")
     async def remove(
-        self, request: Request, db_session: AsyncSession, merchant_id: uuid.UUID, data: Form
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
     ) -> Redirect:
         try:
             version = int(data.get("version", ""))
@@ -471,3 +644,305 @@ def _edit_values(m: MerchantOut) -> dict[str, Any]:
 
 
 _ALL = Visibility(phone=True, id_number=True)
+
+
+# --- tablet pages for leaders and officers: import, export, merge, personal data ----------------
+
+IMPORT_MAX_BODY = MAX_BYTES + 1024 * 1024  # room for the multipart envelope around a file at the limit
+
+
+def _import_too_large(request: Request, exc: RequestEntityTooLarge) -> Template:
+    message = gettext("Tệp quá lớn (tối đa {mb} MB).", mb=MAX_BYTES // (1024 * 1024))
+    return Template(
+        "errors/error.html.j2",
+        context={"status": 413, "title": gettext("Tệp quá lớn"), "message": message},
+        status_code=413,
+    )
+
+
+def _import_options(data: Any) -> ImportOptions:
+    team = _uuids([str(data.get("team_id") or "")])
+    return ImportOptions(
+        team_id=team[0] if team else None,
+        kind=data.get("kind") or None,
+        category=data.get("category") or None,
+        paper_consent=tuple(p for p in CONSENT_PURPOSES if p in _many(data, "paper_consent")),
+        skip_invalid=data.get("skip_invalid") in ("1", "on", "true"),
+    )
+
+
+def _option_values(options: ImportOptions) -> dict[str, Any]:
+    return {
+        "team_id": str(options.team_id or ""),
+        "kind": options.kind or "",
+        "category": options.category or "",
+        "paper_consent": list(options.paper_consent),
+        "skip_invalid": options.skip_invalid,
+    }
+
+
+async def _import_page(
+    request: Request,
+    db: AsyncSession,
+    *,
+    values: dict[str, Any],
+    error: DomainError | None = None,
+    report: Any = None,
+    status: int = 200,
+    note: str | None = None,
+) -> Template:
+    user: CurrentUser = request.user
+    teams = []
+    if user.team_id is None:  # officers choose the team the traders belong to
+        teams = [t for t in await AccountService(db).list_teams(by=user) if t.active]
+    return Template(
+        "merchants/import.html.j2",
+        context={
+            "values": values,
+            "error": {"field": error.field or "file", "message": error.text()} if error else None,
+            "report": report,
+            "note": note,
+            "teams": teams,
+            "column_labels": COLUMN_LABELS,
+            "max_mb": MAX_BYTES // (1024 * 1024),
+            **_labels(),
+        },
+        status_code=status,
+    )
+
+
+async def _merge_page(
+    request: Request,
+    db: AsyncSession,
+    *,
+    merchant_id: uuid.UUID,
+    q: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Template:
+    """The record that survives, its likely duplicates (the registration form's rule) and, when the
+    leader searches, other records in reach to pick from."""
+    user: CurrentUser = request.user
+    merchants = MerchantService(db)
+    survivor = await merchants.get(by=user, merchant_id=merchant_id)
+    if user.role not in MERGERS:
+        raise Forbidden()
+    identifying = ("owner_phone", "tax_code", "owner_id_number", "business_name", "commune_code")
+    found = await merchants.find_duplicates(
+        values={f: getattr(survivor, f) for f in identifying}, exclude_id=survivor.id
+    )
+    visible = await merchants.visible_ids(by=user, ids=[d.id for d in found])
+    candidates = [
+        merchants.out(await merchants.get(by=user, merchant_id=d.id), by=user)
+        for d in found
+        if d.id in visible
+    ]
+    results: list[MerchantOut] = []
+    if q.strip():
+        page = await merchants.search(by=user, filters=MerchantFilters(q=q), limit=PAGE_SIZE)
+        listed = {c.id for c in candidates} | {survivor.id}
+        results = [m for m in page.items if m.id not in listed]
+    return Template(
+        "merchants/merge.html.j2",
+        context={
+            "m": merchants.out(survivor, by=user),
+            "candidates": candidates,
+            "reasons": {d.id: d.reason for d in found},
+            "results": results,
+            "q": q,
+            "error": error,
+            **_labels(),
+        },
+        status_code=status,
+    )
+
+
+class MerchantManagerPages(Controller):
+    """Import, export, merge and the trader's data rights: team leaders and officers (each handler
+    checks its own roles; volunteers get 403)."""
+
+    path = "/merchants"
+    guards = [requires_user]
+    exception_handlers = {MerchantMerged: _page_merged}
+
+    @get("/import", name="merchants.import")
+    async def import_form(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+        if request.user.role not in IMPORTERS:
+            raise Forbidden()
+        return await _import_page(request, db_session, values=_option_values(ImportOptions()))
+
+    @post(
+        "/import",
+        name="merchants.import_preview",
+        request_max_body_size=IMPORT_MAX_BODY,
+        exception_handlers={RequestEntityTooLarge: _import_too_large},
+    )
+    async def import_preview(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: MultipartBody[dict[str, Any]]
+    ) -> Template:
+        """The dry run: the file is checked and kept (by its hash, for this user); nothing is written.
+        Shown directly, not redirected: a file cannot survive a Post/Redirect/Get, and this writes nothing."""
+        user: CurrentUser = request.user
+        if user.role not in IMPORTERS:
+            raise Forbidden()
+        options = _import_options(data)
+        values = _option_values(options)
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            error = DomainError(N_("Hãy chọn tệp CSV hoặc Excel (.xlsx)."), field="file")
+            return await _import_page(request, db_session, values=values, error=error, status=422)
+        try:
+            content = await upload.read(MAX_BYTES + 1)
+        finally:
+            await upload.close()
+        filename = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:120]
+        try:
+            report = await ImportService(db_session).run(
+                by=user, data=content, filename=filename, options=options, at=utcnow(), commit=False
+            )
+        except ImportFileError as exc:
+            return await _import_page(request, db_session, values=values, error=exc, status=422)
+        store = UploadStore(request.app.state.settings.media_dir)
+        store.save(user_id=user.id, data=content, filename=filename)
+        return await _import_page(request, db_session, values=values, report=report)
+
+    @post("/import/commit", name="merchants.import_commit")
+    async def import_commit(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
+        """Write the previewed file: all rows or none (unless the importer chose to skip bad rows)."""
+        user: CurrentUser = request.user
+        if user.role not in IMPORTERS:
+            raise Forbidden()
+        options = _import_options(data)
+        values = _option_values(options)
+        filename, sha256 = str(data.get("filename") or ""), str(data.get("sha256") or "")
+        store = UploadStore(request.app.state.settings.media_dir)
+        content = store.load(user_id=user.id, sha256=sha256, filename=filename)
+        if content is None:
+            error = DomainError(N_("Không còn tệp đã xem trước; hãy tải tệp lên lại."), field="file")
+            return await _import_page(request, db_session, values=values, error=error, status=409)
+        try:
+            report = await ImportService(db_session).run(
+                by=user, data=content, filename=filename, options=options, at=utcnow(), commit=True
+            )
+        except ImportFileError as exc:
+            return await _import_page(request, db_session, values=values, error=exc, status=422)
+        if not report.committed:
+            note = gettext("Chưa nhập dòng nào: tệp còn dòng lỗi hoặc trùng.")
+            return await _import_page(
+                request, db_session, values=values, report=report, note=note, status=409
+            )
+        store.remove(user_id=user.id, sha256=sha256, filename=filename)
+        message = gettext("Đã nhập {n} tiểu thương từ {file}.", n=report.imported, file=filename)
+        if skipped := report.rows - report.imported:
+            message += " " + gettext("Đã bỏ qua {n} dòng lỗi hoặc trùng.", n=skipped)
+        flash(request, message, "success")
+        return Redirect(request.app.route_reverse("merchants.list"), status_code=303)
+
+    @get("/export.csv", name="merchants.export_csv")
+    async def export_csv(self, request: Request) -> Stream:
+        return _export_stream(request, "csv")
+
+    @get("/export.xlsx", name="merchants.export_xlsx")
+    async def export_xlsx(self, request: Request) -> Stream:
+        return _export_stream(request, "xlsx")
+
+    @get("/{merchant_id:uuid}/merge", name="merchants.merge_form")
+    async def merge_form(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        q: Annotated[str, Parameter(max_length=200)] = "",
+    ) -> Template:
+        return await _merge_page(request, db_session, merchant_id=merchant_id, q=q)
+
+    @post("/{merchant_id:uuid}/merge", name="merchants.merge")
+    async def merge(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Template | Redirect:
+        duplicate = _uuids([str(data.get("duplicate_id") or "")])
+        if not duplicate:
+            message = gettext("Hãy chọn bản ghi trùng cần gộp.")
+            return await _merge_page(request, db_session, merchant_id=merchant_id, error=message, status=422)
+        try:
+            version = int(data.get("version", ""))
+        except (TypeError, ValueError):
+            version = None
+        try:
+            other = await MerchantService(db_session).get(by=request.user, merchant_id=duplicate[0])
+            name = other.business_name
+            await MergeService(db_session).merge(
+                by=request.user,
+                survivor_id=merchant_id,
+                duplicate_id=duplicate[0],
+                at=utcnow(),
+                survivor_version=version,
+            )
+        except (StaleVersion, FieldErrors, MerchantMerged) as exc:
+            message = exc.errors[0][1] if isinstance(exc, FieldErrors) else exc.text()
+            return await _merge_page(request, db_session, merchant_id=merchant_id, error=message, status=409)
+        flash(request, gettext("Đã gộp {name} vào bản ghi này.", name=name), "success")
+        return Redirect(
+            request.app.route_reverse("merchants.detail", merchant_id=merchant_id), status_code=303
+        )
+
+    @get("/{merchant_id:uuid}/erase", name="merchants.erase_form")
+    async def erase_form(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> Template:
+        detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
+        if not detail.can_erase:
+            raise Forbidden()
+        return Template(
+            "merchants/erase.html.j2", context={"detail": detail, "m": detail.merchant, **_labels()}
+        )
+
+    @post("/{merchant_id:uuid}/erase", name="merchants.erase")
+    async def erase(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        try:
+            version = int(data.get("version", ""))
+        except (TypeError, ValueError):
+            version = None
+        await DataRightsService(db_session).erase(
+            by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
+        )
+        flash(request, gettext("Đã xóa dữ liệu cá nhân; số liệu thống kê được giữ lại."), "success")
+        return Redirect(
+            request.app.route_reverse("merchants.detail", merchant_id=merchant_id), status_code=303
+        )
+
+    @get("/data-subject", name="merchants.data_subject")
+    async def data_subject_form(self, request: Request) -> Template:
+        if request.user.role not in SUBJECT_EXPORTERS:
+            raise Forbidden()
+        return Template("merchants/data_subject.html.j2", context={"values": {}, "errors": {}})
+
+    @post("/data-subject", name="merchants.data_subject_export", status_code=200)
+    async def data_subject_export(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Response:
+        """A download, not a redirect: the file is the answer; its only write is the audit entry."""
+        values = {k: nfc(str(data.get(k) or "")) for k in ("phone", "id_number")}
+        try:
+            result = await DataRightsService(db_session).subject_export(
+                by=request.user, phone=values["phone"], id_number=values["id_number"], at=utcnow()
+            )
+        except FieldErrors as exc:
+            return Template(
+                "merchants/data_subject.html.j2",
+                context={"values": values, "errors": dict(exc.errors)},
+                status_code=422,
+            )
+        return _subject_file(result)

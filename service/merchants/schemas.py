@@ -185,6 +185,43 @@ class MerchantDetail(Struct, kw_only=True):
     audit: list[AuditOut] | None
     can_edit: bool
     can_delete: bool
+    can_merge: bool = False
+    can_erase: bool = False
+    erased: bool = False
+
+
+class MergeIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Merge `duplicate_id` into the record of the path, which survives with its own values."""
+
+    duplicate_id: uuid.UUID
+    version: Annotated[int | None, _doc(description="The survivor's version as last read")] = None
+    duplicate_version: int | None = None
+
+
+class MergeOut(Struct, kw_only=True):
+    survivor: MerchantOut
+    merged_id: uuid.UUID
+    moved: Annotated[dict[str, int], _doc(description="table.column: rows re-pointed to the survivor")]
+    left_behind: Annotated[dict[str, int], _doc(description="table.column: rows left with the tombstone")]
+
+
+class MergedOut(Struct, kw_only=True):
+    """Answer for the id of a merged record: GET gets 301 to the survivor with this body, writes 409."""
+
+    status_code: int
+    detail: str
+    merged_into_id: uuid.UUID
+
+
+class SubjectIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Whose data: the owner's phone or CCCD (in the body, never in a URL)."""
+
+    phone: Annotated[str, Meta(max_length=32)] | None = None
+    id_number: Annotated[str, Meta(max_length=32)] | None = None
+
+
+class ErasureIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    version: int | None = None
 
 
 def to_json(value: object) -> bytes:
@@ -210,5 +247,19 @@ FIELD_LABELS = {
     "notes": N_("Ghi chú"),
     "consent_purposes": N_("Người bán đồng ý cho"),
     "deleted_at": N_("Đã xóa lúc"),
+    "merged_from": N_("Gộp từ bản ghi"),
+    "merged_into_id": N_("Đã gộp vào bản ghi"),
+    "moved": N_("Dữ liệu đã chuyển"),
+    "left_behind": N_("Dữ liệu ở lại bản ghi cũ"),
+    "source": N_("Nguồn"),
+    "erased": N_("Trường đã xóa"),
 }
-AUDIT_ACTIONS = {"create": N_("Tạo mới"), "update": N_("Sửa"), "delete": N_("Xóa")}
+AUDIT_ACTIONS = {
+    "create": N_("Tạo mới"),
+    "update": N_("Sửa"),
+    "delete": N_("Xóa"),
+    "merge": N_("Gộp bản ghi"),
+    "import": N_("Nhập từ tệp"),
+    "erase": N_("Đã xóa dữ liệu cá nhân"),
+    "subject_export": N_("Xuất dữ liệu cho chủ hộ"),
+}

@@ -2,7 +2,7 @@
 locking, soft delete, audit. Every query goes through `_visible(by)`: the caller's jurisdiction."""
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +14,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from service import audit, idempotency
 from service.accounts.models import Team, User
 from service.accounts.schemas import CurrentUser
+from service.audit import AuditEntry, AuditOut
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_, gettext
 from service.merchants import validation
 from service.merchants.models import Merchant
-from service.merchants.privacy import Visibility, display_phone, masked_fields, shown, visibility
+from service.merchants.privacy import (
+    ERASED_PHONE,
+    Visibility,
+    display_phone,
+    is_erased,
+    masked_fields,
+    shown,
+    visibility,
+)
 from service.merchants.schemas import (
     Duplicate,
     MerchantDetail,
@@ -46,6 +55,9 @@ IDENTIFYING = ("owner_phone", "tax_code", "owner_id_number", "business_name", "c
 NAME_CANDIDATES = 500  # bound on the similar-name comparison inside one commune
 DELETERS = ("team_leader", "commune_officer", "province_officer", "admin")
 AUDIT_READERS = ("team_leader", "commune_officer", "province_officer", "admin")
+MERGERS = ("team_leader", "commune_officer", "province_officer", "admin")  # merge.py
+ERASERS = ("commune_officer", "admin")  # data_rights.py
+IMPORT_CHUNK = 5_000
 
 
 class PossibleDuplicates(DomainError):
@@ -66,6 +78,29 @@ class StaleVersion(DomainError):
         self.current = current
 
 
+class MerchantMerged(DomainError):
+    """The record was merged into another (it is a tombstone); `survivor_id` is where it lives on.
+
+    Pages answer a GET with 301 to the survivor's page, the API with 301 and this body; writes to
+    a tombstone are refused with 409, since the caller's version belongs to a record that is gone.
+    """
+
+    status_code = 409
+
+    def __init__(self, survivor_id: uuid.UUID):
+        super().__init__(N_("Bản ghi này đã được gộp vào một bản ghi khác."))
+        self.survivor_id = survivor_id
+
+
+class Erased(DomainError):
+    """The trader's personal data was erased: the record is kept for statistics and is read-only."""
+
+    status_code = 409
+
+    def __init__(self) -> None:
+        super().__init__(N_("Dữ liệu cá nhân của tiểu thương này đã được xóa."))
+
+
 class IdTaken(DomainError):
     status_code = 409
 
@@ -81,7 +116,8 @@ def _snapshot(m: Merchant) -> dict[str, Any]:
     return {field: getattr(m, field) for field in EDITABLE}
 
 
-def _folds(values: Mapping[str, Any]) -> dict[str, str]:
+def _folds(values: Mapping[str, Any], fold: Callable[[str], str] = fold) -> dict[str, str]:
+    """The folded search columns. Bulk imports pass a memoized `fold` (markets repeat down a file)."""
     parts = [values.get("business_name"), values.get("owner_name"), values.get("market")]
     return {
         "name_fold": fold(values["business_name"]),
@@ -95,18 +131,35 @@ class MerchantService:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _visible(self, by: CurrentUser) -> ColumnElement[bool]:
-        return and_(
-            _live(),
-            by.scope.where(
-                province=Merchant.province_code, commune=Merchant.commune_code, team=Merchant.team_id
-            ),
+    def in_scope(self, by: CurrentUser) -> ColumnElement[bool]:
+        """The caller's jurisdiction, whatever the record's state (live, deleted, merged)."""
+        return by.scope.where(
+            province=Merchant.province_code, commune=Merchant.commune_code, team=Merchant.team_id
         )
 
+    def _visible(self, by: CurrentUser) -> ColumnElement[bool]:
+        return and_(_live(), self.in_scope(by))
+
+    def where_visible(self, by: CurrentUser) -> ColumnElement[bool]:
+        """The filter every list of merchants uses (exports too): live, in the caller's jurisdiction."""
+        return self._visible(by)
+
     async def get(self, *, by: CurrentUser, merchant_id: uuid.UUID) -> Merchant:
-        """The merchant if the caller may see it; 404 otherwise (never 403: existence is not told)."""
+        """The merchant if the caller may see it; 404 otherwise (never 403: existence is not told).
+
+        A merged record in the caller's jurisdiction raises MerchantMerged with the survivor's id."""
         row = await self.session.scalar(select(Merchant).where(Merchant.id == merchant_id, self._visible(by)))
         if row is None:
+            survivor = await self.session.scalar(
+                select(Merchant.merged_into_id).where(
+                    Merchant.id == merchant_id,
+                    Merchant.merged_into_id.is_not(None),
+                    Merchant.deleted_at.is_(None),
+                    self.in_scope(by),
+                )
+            )
+            if survivor is not None:
+                raise MerchantMerged(survivor)
             raise NotFound()
         return row
 
@@ -161,7 +214,7 @@ class MerchantService:
         history = None
         if by.role in AUDIT_READERS:
             seen = self.seen_by(by, m)
-            history = await audit.entries(self.session, entity_type=ENTITY, entity_id=m.id)
+            history = await self.history(merchant_id=m.id)
             for entry in history:
                 entry.changes = {
                     f: [shown(f, before, seen), shown(f, after, seen)]
@@ -177,9 +230,37 @@ class MerchantService:
             consent_by_name=names.get(m.consent_by_id),
             created_by_name=names.get(m.created_by_id),
             audit=history,
-            can_edit=True,
+            can_edit=not is_erased(m),
             can_delete=by.role in DELETERS,
+            can_merge=by.role in MERGERS,
+            can_erase=by.role in ERASERS and not is_erased(m),
+            erased=is_erased(m),
         )
+
+    async def history(self, *, merchant_id: uuid.UUID, limit: int = 200) -> list[AuditOut]:
+        """The audit entries of the merchant and of the records merged into it, newest first.
+
+        Entries stay under the id they were written for (a merge does not rewrite history)."""
+        merged = await self.session.scalars(select(Merchant.id).where(Merchant.merged_into_id == merchant_id))
+        ids = [str(merchant_id), *(str(i) for i in merged)]
+        rows = await self.session.execute(
+            select(AuditEntry, User.full_name)
+            .outerjoin(User, User.id == AuditEntry.actor_id)
+            .where(AuditEntry.entity_type == ENTITY, AuditEntry.entity_id.in_(ids))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+        return [
+            AuditOut(
+                id=e.id,
+                action=e.action,
+                actor_id=e.actor_id,
+                actor_name=name,
+                at=e.at,
+                changes=dict(e.changes),
+            )
+            for e, name in rows
+        ]
 
     async def search(
         self, *, by: CurrentUser, filters: MerchantFilters, cursor: str | None = None, limit: int = 25
@@ -291,7 +372,9 @@ class MerchantService:
         numbers, inside the commune for similar names. Deliberately unscoped, so the result carries
         nothing personal (id, business name, commune, reason)."""
         found: dict[uuid.UUID, Duplicate] = {}
-        others = [_live()] + ([Merchant.id != exclude_id] if exclude_id else [])
+        # An erased record keeps only statistics: it is nobody's duplicate any more.
+        others = [_live(), Merchant.owner_phone != ERASED_PHONE]
+        others += [Merchant.id != exclude_id] if exclude_id else []
         columns = (Merchant.id, Merchant.business_name, Merchant.commune_code)
         for field in ("owner_phone", "tax_code", "owner_id_number"):
             if value := values.get(field):
@@ -387,6 +470,22 @@ class MerchantService:
             merchant_id=merchant.id, stage="registered", at=at, by=by
         )
 
+    async def on_imported(self, *, merchant_ids: list[uuid.UUID], by: CurrentUser, at: datetime) -> None:
+        """The bulk twin of `on_registered`: a spreadsheet import inserted these merchants (stage
+        "registered", consent recorded by the importer) in this transaction."""
+        from service.onboarding.services import OnboardingService
+
+        onboarding = OnboardingService(self.session)
+        for start in range(0, len(merchant_ids), IMPORT_CHUNK):  # PostgreSQL binds at most 32,767 values
+            await onboarding.record_registered(merchant_ids=merchant_ids[start : start + IMPORT_CHUNK], by=by)
+
+    async def on_merged(self, *, survivor: Merchant, by: CurrentUser, at: datetime) -> None:
+        """A merge moved the duplicate's stage events and visits to `survivor` (same transaction):
+        onboarding rebuilds its current stage, held stages and last visit."""
+        from service.onboarding.services import OnboardingService
+
+        await OnboardingService(self.session).recompute(merchant_id=survivor.id)
+
     async def register_once(
         self, *, by: CurrentUser, data: MerchantIn, key: str | None, request_hash: str, at: datetime
     ) -> tuple[idempotency.Replay, bool]:
@@ -446,6 +545,8 @@ class MerchantService:
     ) -> Merchant:
         """Apply the changed fields if `version` is still current; otherwise StaleVersion (409)."""
         m = await self.get(by=by, merchant_id=merchant_id)
+        if is_erased(m):
+            raise Erased()
         if version != m.version:
             raise StaleVersion(m)
         fields = [f for f in EDITABLE if f in changes]

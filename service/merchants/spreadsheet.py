@@ -131,7 +131,7 @@ _HEADERS = {
     "consent_purposes": ["dong y", "muc dich dong y", "consent"],
 }
 _KIND_VALUES = {
-    "street_vendor": ["ban rong", "hang rong", "nguoi ban rong", "ganh hang rong", "vendor"],
+    "street_vendor": ["ban rong", "ban hang rong", "hang rong", "nguoi ban rong", "ganh hang rong", "vendor"],
     "market_stall": ["sap cho", "quay cho", "ki ot cho", "kiot cho", "tieu thuong", "tieu thuong cho"],
     "household_business": ["ho kinh doanh", "ho kinh doanh ca the", "ho ca the", "hkd", "household"],
     "micro_enterprise": ["doanh nghiep sieu nho", "doanh nghiep", "dn sieu nho"],
@@ -139,12 +139,37 @@ _KIND_VALUES = {
 }
 _CATEGORY_VALUES = {
     "food_drink": ["an uong", "do an", "do uong", "do an uong", "quan an", "giai khat", "ca phe", "food"],
-    "fresh_produce": ["thuc pham tuoi song", "tuoi song", "rau cu", "rau qua", "trai cay", "hoa qua"],
+    "fresh_produce": [
+        "thuc pham tuoi song",
+        "nong san tuoi song",
+        "nong san",
+        "tuoi song",
+        "rau cu",
+        "rau qua",
+        "trai cay",
+        "hoa qua",
+    ],
     "groceries": ["tap hoa", "hang tap hoa", "bach hoa", "grocery"],
-    "clothing_textiles": ["quan ao", "may mac", "thoi trang", "vai", "det may", "clothing"],
+    "clothing_textiles": [
+        "quan ao",
+        "quan ao va vai voc",
+        "may mac",
+        "thoi trang",
+        "vai",
+        "det may",
+        "clothing",
+    ],
     "household_goods": ["do gia dung", "gia dung", "hang gia dung"],
     "services": ["dich vu", "sua chua", "service"],
-    "crafts_ocop": ["thu cong", "thu cong my nghe", "ocop", "san pham ocop", "lang nghe", "crafts"],
+    "crafts_ocop": [
+        "thu cong",
+        "thu cong my nghe",
+        "thu cong my nghe va ocop",
+        "ocop",
+        "san pham ocop",
+        "lang nghe",
+        "crafts",
+    ],
     "other": ["khac"],
 }
 # A bare "yes" ("Có", "x") is deliberately not mapped: consent is given per purpose.

@@ -32,6 +32,7 @@ from service import idempotency
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden, NotFound
 from service.i18n import gettext
+from service.merchants.bulk import insert_dicts
 from service.merchants.models import Merchant
 from service.merchants.services import MerchantService
 from service.onboarding import stages
@@ -296,9 +297,10 @@ class OnboardingService:
             }
             for row in rows
         ]
-        await self.session.execute(insert(StageEvent), events)
-        await self.session.execute(
-            insert(MerchantStage),
+        await insert_dicts(self.session, StageEvent.__table__, events)
+        await insert_dicts(
+            self.session,
+            MerchantStage.__table__,
             [
                 {
                     "merchant_id": e["merchant_id"],

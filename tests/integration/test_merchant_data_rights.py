@@ -1,0 +1,258 @@
+"""A trader's data rights: everything about them as JSON, and erasure that keeps the statistics."""
+
+import json
+import uuid
+
+from sqlalchemy import func, select
+
+from service.db import create_engine, session_maker
+from tests.helpers import api_token, browser_login, csrf_from
+from tests.integration.test_merchant_merge import LEADER, VOLUNTEER, body
+from tests.integration.test_merchant_merge import extra_tables as extra_tables  # the fixture
+
+PHONE, CCCD = "+84912345678", "079185123456"
+
+
+async def _trader(client, **overrides) -> dict:
+    values = body(
+        owner_id_number=CCCD, tax_code="001085012345", notes="Bán từ 5 giờ sáng", lat=16.47, lon=107.58
+    )
+    response = await client.post(
+        "/api/v1/merchants", json={**values, **overrides}, headers=await api_token(client, VOLUNTEER)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_subject_export_returns_everything_about_one_owner(client, extra_tables) -> None:
+    first = await _trader(client)
+    second = await _trader(client, owner_phone="0987 654 321", stall="B-2", not_duplicate_of=[first["id"]])
+    await _trader(
+        client, owner_phone="0911 000 222", owner_id_number=None, tax_code=None, business_name="Chè Bà Ba"
+    )
+    await extra_tables.insert("test_visits", id=1, merchant_id=uuid.UUID(second["id"]), client_event_id="v1")
+    leader = await api_token(client, LEADER)
+    await client.post(
+        f"/api/v1/merchants/{first['id']}/merge", json={"duplicate_id": second["id"]}, headers=leader
+    )
+
+    response = await client.post(
+        "/api/v1/merchants/data-subject-export", json={"id_number": CCCD}, headers=leader
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["query"] == {"id_number": CCCD}
+    records = {m["id"]: m for m in data["merchants"]}
+    assert set(records) == {first["id"], second["id"]}  # the merged record too: it still holds data
+    assert records[first["id"]]["owner_phone"] == PHONE and records[first["id"]]["owner_id_number"] == CCCD
+    assert records[second["id"]]["merged_into_id"] == first["id"]
+    assert {e["action"] for e in data["audit"]} >= {"create", "merge"}
+    assert data["related"]["test_visits.merchant_id"] == [
+        {"id": 1, "merchant_id": first["id"], "client_event_id": "v1"}
+    ]
+    by_phone = await client.post(
+        "/api/v1/merchants/data-subject-export", json={"phone": "0912.345.678"}, headers=leader
+    )
+    assert [m["id"] for m in by_phone.json()["merchants"]] == [first["id"]]
+    audit = (await client.get(f"/api/v1/merchants/{first['id']}/audit", headers=leader)).json()
+    exported = [e for e in audit if e["action"] == "subject_export"]
+    # Two exports; the first found both records (the merged one shows in the survivor's history).
+    assert len(exported) == 3 and exported[0]["changes"] == {}
+
+
+async def test_subject_export_is_for_leaders_and_officers_within_their_area(client) -> None:
+    await _trader(client)
+    url = "/api/v1/merchants/data-subject-export"
+    volunteer = await client.post(url, json={"phone": PHONE}, headers=await api_token(client, VOLUNTEER))
+    assert volunteer.status_code == 403
+    elsewhere = await client.post(url, json={"phone": PHONE}, headers=await api_token(client, "canbo-hanoi"))
+    assert elsewhere.json()["merchants"] == []
+    officer = await client.post(url, json={"phone": PHONE}, headers=await api_token(client, "demo-province"))
+    assert officer.json()["merchants"][0]["owner_id_number"] == CCCD  # unmasked: the copy is for the owner
+    invalid = await client.post(url, json={"phone": "12"}, headers=await api_token(client, LEADER))
+    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "phone"
+    empty = await client.post(url, json={}, headers=await api_token(client, LEADER))
+    assert empty.status_code == 422
+
+
+async def test_subject_export_page_downloads_a_json_file(client) -> None:
+    created = await _trader(client)
+    await browser_login(client, LEADER)
+    page = await client.get("/merchants/data-subject")
+    assert page.status_code == 200
+    bad = await client.post(
+        "/merchants/data-subject", data={"_csrf_token": csrf_from(page.text), "phone": "abc"}
+    )
+    assert bad.status_code == 422 and "Số điện thoại không hợp lệ." in bad.text
+    response = await client.post(
+        "/merchants/data-subject", data={"_csrf_token": csrf_from(page.text), "phone": "0912 345 678"}
+    )
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    assert [m["id"] for m in json.loads(response.content)["merchants"]] == [created["id"]]
+
+
+async def test_erasure_anonymizes_the_person_and_keeps_the_statistics(client, settings) -> None:
+    created = await _trader(client, market="Chợ Đông Ba", stall="A-12")
+    merged = await _trader(client, owner_phone="0987 654 321", not_duplicate_of=[created["id"]])
+    leader = await api_token(client, LEADER)
+    await client.post(
+        f"/api/v1/merchants/{created['id']}/merge", json={"duplicate_id": merged["id"]}, headers=leader
+    )
+    await client.patch(
+        f"/api/v1/merchants/{created['id']}",
+        json={"version": 2, "owner_phone": "0912 000 999", "notes": "Con gái Trần Thị Kéo nghe máy"},
+        headers=leader,
+    )
+    officer = await api_token(client, "demo-commune")
+    before = (await client.get("/api/v1/merchants", headers=officer)).json()["total"]
+
+    response = await client.post(f"/api/v1/merchants/{created['id']}/erasure", json={}, headers=officer)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert set(result["merchant_ids"]) == {created["id"], merged["id"]}
+    assert {
+        "owner_name",
+        "owner_phone",
+        "owner_id_number",
+        "tax_code",
+        "notes",
+        "lat",
+        "business_name",
+    } <= set(result["fields"])
+
+    admin = await api_token(client, "demo-admin")
+    erased = (await client.get(f"/api/v1/merchants/{created['id']}", headers=admin)).json()
+    assert (erased["owner_name"], erased["business_name"], erased["owner_phone"]) == ("Đã xóa", "Đã xóa", "")
+    assert erased["owner_id_number"] is None and erased["tax_code"] is None and erased["notes"] is None
+    assert erased["lat"] is None and erased["lon"] is None and erased["consent_purposes"] == []
+    assert (erased["kind"], erased["category"], erased["commune_code"], erased["current_stage"]) == (
+        "market_stall",
+        "food_drink",
+        "19753",
+        "registered",
+    )
+    assert (erased["market"], erased["stall"], erased["team_id"]) == (
+        "Chợ Đông Ba",
+        "A-12",
+        created["team_id"],
+    )
+    assert (await client.get("/api/v1/merchants", headers=officer)).json()["total"] == before
+
+    history = (await client.get(f"/api/v1/merchants/{created['id']}/audit", headers=admin)).text
+    for secret in (
+        "912345678",
+        "987654321",
+        "912000999",
+        "Trần Thị Kéo",
+        CCCD,
+        "001085012345",
+        "16.47",
+        "Bún bò",
+    ):
+        assert secret not in history, secret
+    entries = json.loads(history)
+    assert entries[0]["action"] == "erase" and "owner_phone" in entries[0]["changes"]["erased"][1]
+    update = next(e for e in entries if e["action"] == "update")
+    assert update["changes"]["owner_phone"] == ["•••", "•••"]  # who changed what, when: kept
+
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            from service.merchants.models import Merchant
+
+            tombstone = await session.get(Merchant, uuid.UUID(merged["id"]))
+            assert (tombstone.owner_phone, tombstone.owner_name, tombstone.owner_id_number) == (
+                "",
+                "Đã xóa",
+                None,
+            )
+            count = await session.scalar(select(func.count()).select_from(Merchant))
+            assert count == 16 + 2
+    finally:
+        await engine.dispose()
+    found = await client.post(
+        "/api/v1/merchants/data-subject-export", json={"id_number": CCCD}, headers=admin
+    )
+    assert found.json()["merchants"] == []
+
+
+async def test_erased_records_are_read_only_and_only_officers_erase(client) -> None:
+    created = await _trader(client)
+    url = f"/api/v1/merchants/{created['id']}/erasure"
+    assert (await client.post(url, json={}, headers=await api_token(client, LEADER))).status_code == 403
+    assert (
+        await client.post(url, json={}, headers=await api_token(client, "demo-province"))
+    ).status_code == 403
+    stale = await client.post(url, json={"version": 5}, headers=await api_token(client, "demo-commune"))
+    assert stale.status_code == 409
+    assert (
+        await client.post(url, json={}, headers=await api_token(client, "demo-commune"))
+    ).status_code == 200
+    assert (await client.post(url, json={}, headers=await api_token(client, "demo-admin"))).status_code == 409
+    edit = await client.patch(
+        f"/api/v1/merchants/{created['id']}",
+        json={"version": 2, "stall": "X"},
+        headers=await api_token(client, LEADER),
+    )
+    assert edit.status_code == 409
+    again = await client.post(
+        "/api/v1/merchants", json=body(owner_id_number=CCCD), headers=await api_token(client, VOLUNTEER)
+    )
+    assert again.status_code == 201  # the erased record is nobody's duplicate
+
+
+async def test_erasure_keeps_a_cooperatives_name_and_business_tax_code(client) -> None:
+    created = await _trader(
+        client, kind="cooperative", business_name="HTX rau an toàn Gia Hội", tax_code="0101234565"
+    )
+    await client.post(
+        f"/api/v1/merchants/{created['id']}/erasure", json={}, headers=await api_token(client, "demo-commune")
+    )
+    erased = (
+        await client.get(f"/api/v1/merchants/{created['id']}", headers=await api_token(client, "demo-admin"))
+    ).json()
+    assert erased["business_name"] == "HTX rau an toàn Gia Hội" and erased["tax_code"] == "0101234565"
+    assert erased["owner_name"] == "Đã xóa"
+
+
+async def test_erasure_forgets_stored_api_replays(client, settings) -> None:
+    from service.idempotency import IdempotencyRecord
+
+    headers = {**await api_token(client, VOLUNTEER), "Idempotency-Key": "tablet-1"}
+    created = (await client.post("/api/v1/merchants", json=body(), headers=headers)).json()
+    other = await client.post(
+        "/api/v1/merchants",
+        json=body(owner_phone="0911 333 444", business_name="Chè Bà Ba"),
+        headers=headers | {"Idempotency-Key": "tablet-2"},
+    )
+    assert other.status_code == 201
+    officer = await api_token(client, "demo-commune")
+    erased = await client.post(f"/api/v1/merchants/{created['id']}/erasure", json={}, headers=officer)
+    assert erased.status_code == 200
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            keys = set(await session.scalars(select(IdempotencyRecord.key)))
+    finally:
+        await engine.dispose()
+    assert {k for k in keys if k.startswith("tablet-")} == {"tablet-2"}
+
+
+async def test_erasure_from_the_page(client) -> None:
+    created = await _trader(client)
+    await browser_login(client, LEADER)
+    assert 'id="erase-link"' not in (await client.get(f"/merchants/{created['id']}")).text
+    assert (await client.get(f"/merchants/{created['id']}/erase")).status_code == 403
+    await browser_login(client, "demo-commune")
+    page = await client.get(f"/merchants/{created['id']}/erase")
+    assert page.status_code == 200
+    done = await client.post(
+        f"/merchants/{created['id']}/erase",
+        data={"_csrf_token": csrf_from(page.text), "version": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    detail = await client.get(done.headers["location"])
+    assert 'id="erased-note"' in detail.text and "Đã xóa dữ liệu cá nhân" in detail.text
+    assert 'id="erase-link"' not in detail.text
