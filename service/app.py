@@ -25,6 +25,9 @@ from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.settings import Settings
+from service.storefronts import cache as storefront_cache
+from service.storefronts.public_routes import PublicStorefronts, TraderPages
+from service.storefronts.routes import StorefrontPages, media_router
 from service.web import LocaleMiddleware, template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -64,6 +67,9 @@ def create_app(settings: Settings) -> Litestar:
             MerchantPages,
             MerchantManagerPages,
             OnboardingPages,
+            StorefrontPages,
+            PublicStorefronts,
+            TraderPages,
             SessionApi,
             AreasApi,
             PaymentQrApi,
@@ -71,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantApi,
             OnboardingApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
+            media_router(settings),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         middleware=[m for m in middleware if m is not None],
@@ -94,6 +101,9 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.session_maker = session_maker(db_config.get_engine())
+    app.state.storefront_pages = storefront_cache.install(
+        db_config.get_engine(), enabled=settings.storefront_cache
+    )
     return app
 
 

@@ -58,7 +58,7 @@ async def _seed(settings: Settings, if_empty: bool) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            counts = await seed_demo(session, at=datetime.now(UTC))
+            counts = await seed_demo(session, at=datetime.now(UTC), media_dir=settings.media_dir)
             await session.commit()
         print("Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         print(

@@ -5,6 +5,7 @@ Every demo login uses the password `demo-password`.
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from service.accounts.models import Team, User, team_villages
 from service.accounts.passwords import hash_password
 from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
+from service.storefronts.demo import seed_demo_storefronts
 from service.text import fold
 
 DEMO_PASSWORD = "demo-password"
@@ -94,8 +96,9 @@ async def has_users(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(User)))
 
 
-async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
-    """Insert the demo data set. Refuses to run twice (usernames are unique)."""
+async def seed_demo(session: AsyncSession, *, at: datetime, media_dir: Path | None = None) -> dict[str, int]:
+    """Insert the demo data set. Refuses to run twice (usernames are unique). Demo product photos
+    are written to `media_dir` when given."""
     # One hash for every demo account: they share a password, and 40 argon2 hashes would take seconds.
     password_hash = hash_password(DEMO_PASSWORD)
     counts = {"villages": 0, "teams": 0, "volunteers": 0, "officers": 0}
@@ -195,6 +198,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime) -> dict[str, int]:
     counts["merchants"] = await seed_demo_merchants(session, leaders=leaders, at=at)
     counts["payment accounts"] = await seed_demo_payment_accounts(session, at=at)
     counts["stage events"], counts["visits"] = await seed_demo_onboarding(session, at=at)
+    counts["storefronts"] = await seed_demo_storefronts(session, at=at, media_dir=media_dir)
     return counts
 
 
@@ -217,6 +221,11 @@ MERCHANTS = [
     ("Sửa xe Cửa Nam", "Trần Hữu Phúc", "household_business", "services", None, None),
     ("Cà phê muối Đông Ba", "Lê Minh Khánh", "street_vendor", "food_drink", "Chợ Đông Ba", None),
 ]
+
+
+# Traders at positions divisible by 3 agreed only to be contacted, except these, who also agreed
+# to a public storefront (service/storefronts/demo.py publishes one for them).
+WITH_STOREFRONT = (0, 6, 9, 12)
 
 
 async def seed_demo_merchants(
@@ -259,7 +268,9 @@ async def seed_demo_merchants(
                 market=market,
                 stall=stall,
                 team_id=team.id,
-                consent_purposes=["storefront", "contact", "statistics"] if i % 3 else ["contact"],
+                consent_purposes=["storefront", "contact", "statistics"]
+                if i % 3 or i in WITH_STOREFRONT
+                else ["contact"],
                 consent_at=created,
                 consent_by_id=leader.id,
                 current_stage="registered",

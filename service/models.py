@@ -7,18 +7,24 @@ from service.merchants.models import Merchant
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.payments.models import PaymentAccount, Poster
 from service.places.models import Commune, Province, Village
+from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Commune",
+    "EditLink",
     "IdempotencyRecord",
     "Merchant",
     "MerchantStage",
     "PaymentAccount",
     "Poster",
+    "Product",
     "Province",
     "StageEvent",
+    "StoredImage",
+    "Storefront",
+    "StorefrontSlug",
     "Team",
     "User",
     "Village",

@@ -27,6 +27,8 @@ class Settings:
     api_token_max_age: int = 30 * 24 * 3600
     login_attempts: int = 5  # failures per username and address before a pause
     login_window: int = 15 * 60  # seconds
+    # Rendered public storefront pages kept in the process (off: every request queries and renders).
+    storefront_cache: bool = True
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 16:
@@ -60,6 +62,7 @@ class Settings:
             debug=env.get("ONBOARD_DEBUG", "") == "1",
             log_requests=env.get("ONBOARD_LOG_REQUESTS", "1") == "1",
             sql_echo=env.get("ONBOARD_SQL_ECHO", "") == "1",
+            storefront_cache=env.get("ONBOARD_STOREFRONT_CACHE", "1") == "1",
         )
 
 

@@ -1,44 +1,42 @@
 """Reading a trader's payment QR from a phone photo, safely, and deciding whether it is a VietQR transfer.
 
-The photo is untrusted input: the file size is checked before Pillow sees it, the pixel count from
-the header before any pixel is decoded, and only the formats phone cameras and screenshots produce
-are opened (no EPS, which would run Ghostscript, nor any other exotic decoder).
+The photo is untrusted input, opened through `service.images` (size, header pixel count and format
+checked before any pixel is decoded).
 """
 
-import io
-import struct
 import threading
 from typing import Literal
 
 import zxingcpp
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
+from service import images
 from service.errors import DomainError
 from service.i18n import N_, gettext
+from service.images import FORMATS, MAX_FILE_BYTES, MAX_PIXELS, ImageError
 from service.payments.vietqr import VietQR, VietQRError, decode
 
-MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+__all__ = [  # FORMATS and the limits are re-exported: the API documents them from here
+    "FORMATS",
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "NotVietQR",
+    "PhotoError",
+    "decode_photo",
+    "decode_text",
+    "qr_texts",
+]
+
 # Long side a photo is first reduced to: a 12 MP photo reads about ten times faster at this size
 # and a QR filling a tenth of the frame still has ~3 pixels per module. When nothing is found
 # there, the full resolution is tried (a small QR far away in a 40 MP photo needs it).
 DECODE_SIDE = 2000
-FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # JPEG includes MPO (JPEG with a depth map, some Androids)
-# ISO-BMFF brands of HEIC/HEIF/AVIF, which Pillow here does not (or, for AVIF, need not) read.
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
-# What Pillow's decoders raise on malformed input, besides the documented OSError.
-_BROKEN = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError)
 # A 40 MP photo needs ~40 MB as grayscale, up to 160 MB while a PNG is decoded: at most two at once.
 _DECODING = threading.BoundedSemaphore(2)
 
 
-class PhotoError(DomainError):
+class PhotoError(ImageError):
     """The upload cannot be read as a photo, or no QR code was found in it."""
-
-    status_code = 422
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="image")
 
 
 class NotVietQR(DomainError):
@@ -86,10 +84,10 @@ def decode_photo(data: bytes) -> tuple[str, VietQR]:
 
 def qr_texts(data: bytes) -> list[str]:
     """The text of every QR code in the photo (at least one), or PhotoError saying why not."""
-    if len(data) > MAX_FILE_BYTES:
-        raise PhotoError(N_("Tệp quá lớn (tối đa 10 MB)."))
+    if len(data) > MAX_FILE_BYTES:  # before taking a decoding slot
+        raise PhotoError(images.TOO_LARGE)
     with _DECODING:
-        width, height = _check(data)
+        width, height = images.check(data)
         texts = _read(_load(data, longest=DECODE_SIDE))
         if not texts and max(width, height) > DECODE_SIDE:
             texts = _read(_load(data, longest=None))
@@ -98,51 +96,20 @@ def qr_texts(data: bytes) -> list[str]:
     return texts
 
 
-def _check(data: bytes) -> tuple[int, int]:
-    """The image's size, read from the header; refuses what is not a supported image or too big."""
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
-        raise PhotoError(N_("Chưa đọc được định dạng ảnh này (HEIC/AVIF). Hãy gửi ảnh JPEG hoặc PNG."))
-    try:
-        # Image.open reads the header only; .size comes from it and no pixel is decoded yet.
-        with _open(data) as probe:
-            width, height = probe.size
-            if width * height > MAX_PIXELS:
-                raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel)."))
-            probe.verify()  # structure and checksums (PNG CRCs) without decoding pixels
-    except Image.DecompressionBombError:  # Pillow's own guard, for frames bigger than the header says
-        raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel).")) from None
-    except _BROKEN:  # UnidentifiedImageError is an OSError
-        raise PhotoError(N_("Tệp không phải là ảnh.")) from None
-    return width, height
-
-
-def _open(data: bytes) -> Image.Image:
-    return Image.open(io.BytesIO(data), formats=FORMATS)
-
-
 def _load(data: bytes, *, longest: int | None) -> Image.Image:
     """Grayscale pixels, upright per EXIF, reduced to `longest` pixels on the long side if given.
 
-    `verify()` leaves the image unusable, so this opens the file again. For JPEG, `draft` makes
-    libjpeg decode straight to grayscale and at 1/2, 1/4 or 1/8 scale: a 12 MP photo is never held
-    at full size when the reduced one is wanted.
+    For JPEG, `draft` makes libjpeg decode straight to grayscale and at 1/2, 1/4 or 1/8 scale: a
+    12 MP photo is never held at full size when the reduced one is wanted.
     """
-    try:
-        image = _open(data)
-        width, height = image.size
-        if width * height > MAX_PIXELS:  # the same file as _check saw; kept so _load is safe alone
-            raise PhotoError(N_("Ảnh quá lớn (tối đa 40 megapixel)."))
-        side = max(width, height)
-        if longest and side > longest:
-            image.draft("L", (max(1, width * longest // side), max(1, height * longest // side)))
-        else:
-            image.draft("L", None)
-        image = ImageOps.exif_transpose(image)
-    except UnidentifiedImageError:
-        raise PhotoError(N_("Tệp không phải là ảnh.")) from None
-    except _BROKEN:  # e.g. "image file is truncated": an upload cut short
-        raise PhotoError(N_("Không đọc được ảnh (tệp bị hỏng hoặc tải lên chưa hết).")) from None
-    image = _flatten(image)
+    image = images.reopen(data)
+    width, height = image.size
+    side = max(width, height)
+    if longest and side > longest:
+        image.draft("L", (max(1, width * longest // side), max(1, height * longest // side)))
+    else:
+        image.draft("L", None)
+    image = _flatten(images.upright(image))
     if longest:
         image.thumbnail((longest, longest), Image.Resampling.BILINEAR)
     return image

@@ -1,0 +1,91 @@
+"""Opening an uploaded image safely: the one way every area reads a photo from a tablet or phone.
+
+An upload is untrusted input. The file size is checked before Pillow sees it, the pixel count from
+the header before any pixel is decoded, and only the formats phone cameras and screenshots produce
+are opened (no EPS, which would run Ghostscript, nor any other exotic decoder). What goes wrong is
+an `ImageError` (422 on the `image` field) with a message the volunteer can act on.
+"""
+
+import io
+import struct
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from service.errors import DomainError
+from service.i18n import N_
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # JPEG includes MPO (JPEG with a depth map, some Androids)
+# ISO-BMFF brands of HEIC/HEIF/AVIF, which Pillow here does not (or, for AVIF, need not) read.
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+# What Pillow's decoders raise on malformed input, besides the documented OSError.
+BROKEN = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError, TypeError)
+
+TOO_LARGE = N_("Tệp quá lớn (tối đa 10 MB).")
+TOO_MANY_PIXELS = N_("Ảnh quá lớn (tối đa 40 megapixel).")
+NOT_AN_IMAGE = N_("Tệp không phải là ảnh.")
+DAMAGED = N_("Không đọc được ảnh (tệp bị hỏng hoặc tải lên chưa hết).")
+HEIF = N_("Chưa đọc được định dạng ảnh này (HEIC/AVIF). Hãy gửi ảnh JPEG hoặc PNG.")
+
+
+class ImageError(DomainError):
+    """The upload cannot be used as a photo: too big, not an image, damaged, unsupported."""
+
+    status_code = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="image")
+
+
+def check(data: bytes) -> tuple[int, int]:
+    """The image's size, read from the header; refuses what is too big or not a supported image.
+
+    Nothing is decoded: the size comes from the header, `verify()` checks structure and checksums
+    (PNG CRCs) without decoding pixels.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(TOO_LARGE)
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise ImageError(HEIF)
+    try:
+        with _open(data) as probe:
+            width, height = probe.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(TOO_MANY_PIXELS)
+            probe.verify()
+    except Image.DecompressionBombError:  # Pillow's own guard, for frames bigger than the header says
+        raise ImageError(TOO_MANY_PIXELS) from None
+    except BROKEN:  # UnidentifiedImageError is an OSError
+        raise ImageError(NOT_AN_IMAGE) from None
+    return width, height
+
+
+def reopen(data: bytes) -> Image.Image:
+    """The image again, lazily (header read, no pixels yet), after `check` passed: `verify()` leaves
+    the probe unusable. Refuses too many pixels itself, so it is safe on its own too."""
+    try:
+        image = _open(data)
+    except UnidentifiedImageError:
+        raise ImageError(NOT_AN_IMAGE) from None
+    except BROKEN:
+        raise ImageError(DAMAGED) from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(TOO_MANY_PIXELS)
+    return image
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The pixels turned as the camera's EXIF orientation says; decoding errors become ImageError
+    (e.g. "image file is truncated": an upload cut short)."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:
+        raise ImageError(TOO_MANY_PIXELS) from None
+    except BROKEN:
+        raise ImageError(DAMAGED) from None
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data), formats=FORMATS)

@@ -1,0 +1,153 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+from service.merchants.relations import Reference, erase_hook
+
+
+class Storefront(Base):
+    """A trader's public listing page (`/s/{slug}`): one per merchant.
+
+    What it shows of the trader comes from the merchant row at read time (name, market, stall,
+    commune), so a rename shows at once; what only the listing has lives here. The phone appears
+    only when the trader chose a contact button (`contact_call`, `contact_zalo`).
+    """
+
+    __tablename__ = "storefronts"
+    __table_args__ = (
+        Index("ix_storefronts_province_code", "province_code"),
+        Index("ix_storefronts_published", "published", "province_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("merchants.id"), unique=True)
+    # Grows with merchants: carries the province for partitioning (DESIGN §8).
+    province_code: Mapped[str] = mapped_column(String(2))
+    slug: Mapped[str] = mapped_column(String(90), unique=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    headline: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # {"mon": ["06:00", "12:00"] | None (closed)}; a weekday left out is "not said".
+    hours: Mapped[dict[str, Any]] = mapped_column(JSON)
+    location_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    map_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164
+    contact_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_zalo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"shopee": "https://shopee.vn/...", ...}; kinds in validation.LINK_KINDS
+    links: Mapped[dict[str, str]] = mapped_column(JSON)
+    cover_image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id"), nullable=True)
+    # Folded headline, market and product names for the directory search (the merchant's own
+    # name_fold is joined at query time, so a rename needs no rewrite here).
+    search_fold: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class StorefrontSlug(Base):
+    """Every address a storefront has had, the current one included. A slug is never given to
+    another storefront, so an old link shared on Zalo keeps leading to the same trader."""
+
+    __tablename__ = "storefront_slugs"
+    __table_args__ = (Index("ix_storefront_slugs_storefront_id", "storefront_id"),)
+
+    slug: Mapped[str] = mapped_column(String(90), primary_key=True)
+    storefront_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("storefronts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_storefront_position", "storefront_id", "position"),
+        Index("ix_products_province_code", "province_code"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    storefront_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("storefronts.id"))
+    province_code: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(120))
+    price: Mapped[int] = mapped_column(Integer)  # whole đồng, below the NAPAS247 limit
+    unit: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    image_id: Mapped[str | None] = mapped_column(ForeignKey("images.id"), nullable=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class StoredImage(Base):
+    """A photo stored once under the media folder, named by the hash of its normalized pixels:
+    `{id}-{variant}.{webp|jpg}` for the variants `display` (≤ 1200 px) and `thumb` (≤ 400 px)."""
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    thumb_width: Mapped[int] = mapped_column(Integer)
+    thumb_height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class EditLink(Base):
+    """A trader's private edit link (`/t/{token}`): only the HMAC of the token is stored, so the
+    table alone cannot open a storefront; it expires, and the team can revoke it."""
+
+    __tablename__ = "storefront_edit_links"
+    __table_args__ = (Index("ix_storefront_edit_links_storefront_id", "storefront_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    storefront_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("storefronts.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("users.id"), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+@erase_hook("storefronts")
+async def erase_storefronts(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """A trader's data erased: their page goes offline and keeps nothing that could be personal —
+    the free texts, contact phone, shop links, photos (people appear in them) and the address made
+    from their name; edit links are revoked. Product names and prices stay: they are the market's.
+
+    The photo files stay in the media folder while other products may share them; nothing links to
+    them any more."""
+    storefronts = list(
+        await session.scalars(select(Storefront).where(Storefront.merchant_id.in_(merchant_ids)))
+    )
+    if not storefronts:
+        return
+    ids = [sf.id for sf in storefronts]
+    await session.execute(delete(StorefrontSlug).where(StorefrontSlug.storefront_id.in_(ids)))
+    for sf in storefronts:
+        sf.slug = f"da-xoa-{sf.id.hex[:12]}"
+        sf.published = False
+        sf.headline = sf.description = sf.location_note = sf.map_url = sf.contact_phone = None
+        sf.contact_call = sf.contact_zalo = False
+        sf.links = {}
+        sf.cover_image_id = None
+        sf.search_fold = ""
+        sf.updated_at = at
+        session.add(StorefrontSlug(slug=sf.slug, storefront_id=sf.id, created_at=at))
+    await session.execute(
+        update(Product).where(Product.storefront_id.in_(ids)).values(image_id=None, updated_at=at)
+    )
+    await session.execute(
+        update(EditLink)
+        .where(EditLink.storefront_id.in_(ids), EditLink.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    await session.flush()
