@@ -8,10 +8,12 @@ by the columns' SQLAlchemy types. Both skip the per-row dictionaries and stateme
 used, and only once for the values that are the same on every row (`constants`).
 """
 
+import gc
 import os
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import msgspec
@@ -19,6 +21,20 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SQLITE_CHUNK = 20_000
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """A bulk import builds millions of small objects that all live until the commit; the cyclic
+    garbage collector would walk them again and again and find nothing (a fifth of the time of a
+    100,000-row import). Reference counting still frees everything as usual meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ordered_ids(count: int, *, now_ms: int | None = None) -> list[uuid.UUID]:

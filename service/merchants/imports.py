@@ -43,7 +43,7 @@ from service.audit import AuditEntry
 from service.errors import DomainError, Forbidden
 from service.i18n import N_, gettext
 from service.merchants import validation
-from service.merchants.bulk import insert_rows, ordered_ids
+from service.merchants.bulk import cyclic_gc_paused, insert_rows, ordered_ids
 from service.merchants.models import Merchant
 from service.merchants.privacy import ERASED_PHONE
 from service.merchants.schemas import FIELD_LABELS, Duplicate
@@ -313,6 +313,22 @@ class ImportService:
         """Check the file; with `commit`, write it (all or nothing, unless `skip_invalid`)."""
         if by.role not in IMPORTERS:
             raise Forbidden()
+        with cyclic_gc_paused():
+            return await self._run(
+                by=by, data=data, filename=filename, options=options, at=at, commit=commit, progress=progress
+            )
+
+    async def _run(
+        self,
+        *,
+        by: CurrentUser,
+        data: bytes,
+        filename: str,
+        options: ImportOptions,
+        at: datetime,
+        commit: bool,
+        progress: Progress | None,
+    ) -> ImportReport:
         team = await self._team(by, options.team_id)
         for field, value, choices in (
             ("kind", options.kind, KINDS),
@@ -335,6 +351,7 @@ class ImportService:
 
         errors: list[Problem] = []
         rows = await self._clean(sheet, by=by, team=team, options=options, errors=errors, progress=progress)
+        total, sheet.rows, sheet.row_numbers = len(sheet.rows), [], []  # cleaned copies from here on
         duplicates = self._duplicates_in_file(rows)
         duplicates += await self._duplicates_existing(rows, already={p.row for p in duplicates})
         duplicates.sort(key=lambda p: p.row)
@@ -345,7 +362,7 @@ class ImportService:
             sha256=hashlib.sha256(data).hexdigest(),
             team_id=team.id,
             team_name=team.name,
-            rows=len(sheet.rows),
+            rows=total,
             valid=len(good),
             errors=errors,
             duplicates=duplicates,

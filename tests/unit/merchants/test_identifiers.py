@@ -1,6 +1,10 @@
+import random
+import re
 import unicodedata
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from service.merchants.identifiers import (
     CccdInfo,
@@ -259,3 +263,53 @@ def test_describe_cccd_returns_none_for_non_numbers(number):
 
 def test_mask_cccd_keeps_the_last_four_digits():
     assert mask_cccd("079185122345") == "•••• 2345"
+
+
+def _through_the_library(text: str, mobile_only: bool = True) -> str:
+    """normalize_phone as it reads every number with phonenumbers.parse (no shortcut)."""
+    value = text.strip()
+    digits = re.sub(r"[^0-9]", "", value)
+    if "+" not in value and digits.startswith("84") and len(digits) in (11, 12):
+        value = "+" + digits
+    try:
+        number = phonenumbers.parse(value, "VN")
+    except phonenumbers.NumberParseException:
+        return "phone_invalid"
+    if not phonenumbers.is_valid_number(number):
+        return "phone_invalid"
+    if phonenumbers.region_code_for_number(number) != "VN":
+        return "phone_not_vietnamese"
+    kind = phonenumbers.number_type(number)
+    if mobile_only and kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return "phone_not_mobile"
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _ours(text: str, mobile_only: bool = True) -> str:
+    try:
+        return normalize_phone(text, mobile_only=mobile_only)
+    except IdentifierError as exc:
+        return exc.code
+
+
+def test_the_plain_number_shortcut_reads_numbers_exactly_as_phonenumbers_does() -> None:
+    rng = random.Random(84)
+    samples = []
+    for _ in range(6000):
+        national = str(rng.randint(1, 9)) + "".join(
+            str(rng.randint(0, 9)) for _ in range(rng.choice((7, 8, 9, 10)))
+        )
+        for text in (
+            "0" + national,
+            f"0{national[:3]} {national[3:6]} {national[6:]}",
+            f"0{national[:3]}.{national[3:6]}.{national[6:]}",
+            f"0{national[:2]}-{national[2:]}",
+            f"+84 {national}",
+            f"+84{national}",
+            f"84{national}",
+            f" 0{national} ",
+        ):
+            samples.append(text)
+    for text in samples:
+        for mobile_only in (True, False):
+            assert _ours(text, mobile_only) == _through_the_library(text, mobile_only), text
