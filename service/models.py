@@ -7,6 +7,7 @@ from service.merchants.models import Merchant
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.payments.models import PaymentAccount, Poster
 from service.places.models import Commune, Province, Village
+from service.reports.models import Feedback, ReportCount, Target
 from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEntry",
     "Commune",
     "EditLink",
+    "Feedback",
     "IdempotencyRecord",
     "Merchant",
     "MerchantStage",
@@ -21,10 +23,12 @@ __all__ = [
     "Poster",
     "Product",
     "Province",
+    "ReportCount",
     "StageEvent",
     "StoredImage",
     "Storefront",
     "StorefrontSlug",
+    "Target",
     "Team",
     "User",
     "Village",

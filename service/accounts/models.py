@@ -43,6 +43,9 @@ class User(Base):
         Index("ix_users_team_id", "team_id"),
         Index("ix_users_commune_code", "commune_code"),
         Index("ix_users_province_code", "province_code"),
+        # Members and active volunteers (a visit in the last 30 days) per area, for reports: counted
+        # from this index alone.
+        Index("ix_users_area_activity", "province_code", "commune_code", "active", "role", "last_visit_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
@@ -57,6 +60,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(5), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    last_visit_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
 class ApiToken(Base):
