@@ -246,6 +246,24 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_export_merchants(settings, args))
 
 
+async def _rebuild_reports(settings: Settings) -> int:
+    from service.reports import counters
+
+    engine, sessions = _session_maker(settings)
+    try:
+        async with sessions() as session:
+            counted = await counters.rebuild(session)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(f"report counters rebuilt from {counted} merchants")
+    return 0
+
+
+def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_rebuild_reports(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     import uuid
 
@@ -328,6 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
     merchants_out.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     merchants_out.add_argument("--output", "-o", help="file to write (default: merchants-DATE.FORMAT)")
     merchants_out.set_defaults(func=cmd_export)
+
+    reports = sub.add_parser("reports", help="officer reports")
+    reports_sub = reports.add_subparsers(dest="action", required=True)
+    reports_sub.add_parser(
+        "rebuild",
+        help="recompute the report counters from the merchants, stage events and visits",
+        description="The write paths keep the counters exact; run this after loading rows by other "
+        "means (a restore, a bulk load). It locks nothing for long but takes minutes at millions.",
+    )
+    reports.set_defaults(func=cmd_reports)
     return parser
 
 

@@ -14,6 +14,7 @@ from service.accounts.models import Team, User, team_villages
 from service.accounts.passwords import hash_password
 from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
+from service.reports import counters
 from service.storefronts.demo import seed_demo_storefronts
 from service.text import fold
 
@@ -199,6 +200,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime, media_dir: Path | No
     counts["payment accounts"] = await seed_demo_payment_accounts(session, at=at)
     counts["stage events"], counts["visits"] = await seed_demo_onboarding(session, at=at)
     counts["storefronts"] = await seed_demo_storefronts(session, at=at, media_dir=media_dir)
+    await counters.rebuild(session)  # the demo rows are inserted directly, not through the write paths
     return counts
 
 
@@ -305,7 +307,7 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
     from service.merchants.models import Merchant
     from service.onboarding.schemas import StageEventIn, VisitIn
     from service.onboarding.services import OnboardingService
-    from service.onboarding.worklist import local_date
+    from service.onboarding.stages import local_date
 
     accounts = AccountService(session)
     onboarding = OnboardingService(session)

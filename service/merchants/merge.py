@@ -32,6 +32,7 @@ from service.merchants.models import Merchant
 from service.merchants.privacy import is_erased
 from service.merchants.relations import MERGE_HOOKS, Reference, references
 from service.merchants.services import ENTITY, MERGERS, Erased, MerchantService, StaleVersion
+from service.reports import counters
 
 
 class MergeResult(msgspec.Struct, kw_only=True):
@@ -103,6 +104,8 @@ class MergeService:
             if version is not None and version != row.version:
                 raise StaleVersion(row)
 
+        counted = await counters.contributions(self.session, [survivor.id, duplicate.id])
+
         # Both rows first: the version check (and, on PostgreSQL, the row locks, taken in primary
         # key order by the flush) makes a concurrent merge or edit of either record fail with 409.
         duplicate.merged_into_id = survivor.id
@@ -157,6 +160,9 @@ class MergeService:
         )
         await self.session.flush()
         await merchants.on_merged(survivor=survivor, by=by, at=at)
+        # The tombstone counts no more; the survivor counts with everything it took over.
+        after = await counters.contributions(self.session, [survivor.id, duplicate.id])
+        await counters.apply(self.session, counters.difference(after, counted))
         return MergeResult(
             survivor_id=survivor.id, merged_id=duplicate.id, moved=moved, left_behind=left_behind
         )

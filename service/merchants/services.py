@@ -2,6 +2,7 @@
 locking, soft delete, audit. Every query goes through `_visible(by)`: the caller's jurisdiction."""
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -46,11 +47,13 @@ from service.merchants.search import (
     similar_names,
 )
 from service.places.models import Commune, Province, Village
+from service.reports import counters
 from service.text import fold
 
 ENTITY = "merchant"
 EDITABLE = validation.FIELDS
 # Fields that identify a trader: changing one re-runs the duplicate check.
+AREAS = ("commune_code", "village_id", "team_id")  # where a merchant is counted in reports
 IDENTIFYING = ("owner_phone", "tax_code", "owner_id_number", "business_name", "commune_code")
 NAME_CANDIDATES = 500  # bound on the similar-name comparison inside one commune
 DELETERS = ("team_leader", "commune_officer", "province_officer", "admin")
@@ -466,6 +469,7 @@ class MerchantService:
         """Stage 1 ("registered") of the onboarding log, in the same transaction as the registration."""
         from service.onboarding.services import OnboardingService  # onboarding imports this module
 
+        await counters.add_merchants(self.session, [merchant.id])  # then stage 1 adds what it reaches
         await OnboardingService(self.session).record_automatic(
             merchant_id=merchant.id, stage="registered", at=at, by=by
         )
@@ -478,6 +482,7 @@ class MerchantService:
         onboarding = OnboardingService(self.session)
         for start in range(0, len(merchant_ids), IMPORT_CHUNK):  # PostgreSQL binds at most 32,767 values
             await onboarding.record_registered(merchant_ids=merchant_ids[start : start + IMPORT_CHUNK], by=by)
+        await counters.add_merchants(self.session, merchant_ids)
 
     async def on_merged(self, *, survivor: Merchant, by: CurrentUser, at: datetime) -> None:
         """A merge moved the duplicate's stage events and visits to `survivor` (same transaction):
@@ -568,6 +573,8 @@ class MerchantService:
             return m
         if set(changed) & set(IDENTIFYING):
             await self._refuse_duplicates(after, not_duplicate_of, exclude_id=m.id)
+        # Moving the merchant to another commune, village or team moves its report figures.
+        counted = await counters.contributions(self.session, [m.id]) if set(changed) & set(AREAS) else None
         for field in changed:
             setattr(m, field, after[field])
         if "consent_purposes" in changed:
@@ -582,6 +589,9 @@ class MerchantService:
             # Saved by someone else between our read and our write (the UPDATE matched no row).
             await self.session.rollback()
             raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
+        if counted is not None:
+            moved = await counters.contributions(self.session, [m.id])
+            await counters.apply(self.session, counters.difference(moved, counted))
         await audit.record(
             self.session,
             entity_type=ENTITY,
@@ -603,6 +613,7 @@ class MerchantService:
             raise Forbidden()
         if version is not None and version != m.version:
             raise StaleVersion(m)
+        counted = await counters.contributions(self.session, [m.id])
         m.deleted_at = at
         m.updated_at = at
         try:
@@ -610,6 +621,7 @@ class MerchantService:
         except StaleDataError:
             await self.session.rollback()
             raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
+        await counters.apply(self.session, counters.difference(Counter(), counted))
         await audit.record(
             self.session,
             entity_type=ENTITY,

@@ -57,7 +57,7 @@ def reason_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     qr_issued_long_ago = exists().where(
         MerchantStage.merchant_id == m.id,
         MerchantStage.stage == "qr_issued",
-        MerchantStage.reached_at <= now - INSTALLED_NOT_USING_AFTER,
+        MerchantStage.reached_at < stages.days_ago(now, INSTALLED_NOT_USING_AFTER),
     )
     qr_active = exists().where(MerchantStage.merchant_id == m.id, MerchantStage.stage == "qr_active")
     # Saving a payment account records bank_account (payments.services), and a volunteer may record
@@ -66,10 +66,12 @@ def reason_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
         StageEvent.merchant_id == m.id, StageEvent.stage == "bank_account", StageEvent.kind == "reached"
     )
     return {
-        "follow_up": m.next_follow_up <= worklist.local_date(now),
+        "follow_up": m.next_follow_up <= stages.local_date(now),
         "installed_not_using": and_(qr_issued_long_ago, ~qr_active),
         "no_payment_account": and_(m.current_stage.in_(worklist.BELOW_BANK_ACCOUNT), ~ever_bank_account),
-        "stalled": and_(m.current_stage != STAGES[-1].code, m.stage_reached_at <= now - STALLED_AFTER),
+        "stalled": and_(
+            m.current_stage != STAGES[-1].code, m.stage_reached_at < stages.days_ago(now, STALLED_AFTER)
+        ),
     }
 
 
@@ -162,7 +164,7 @@ class OverviewService:
             key=lambda i: (order.index(i.reason), i.next_follow_up or datetime.max.date(), i.stage_reached_at)
         )
         counts = {reason: sum(1 for i in items if i.reason == reason) for reason in order}
-        return Worklist(today=worklist.local_date(now), mine=mine, items=items, counts=counts)
+        return Worklist(today=stages.local_date(now), mine=mine, items=items, counts=counts)
 
     async def team_progress(self, *, by: CurrentUser, team_id: uuid.UUID, now: datetime) -> TeamProgress:
         """The team's merchants by stage, each member's visits and stage moves over the last 30
@@ -196,7 +198,7 @@ class OverviewService:
         since = now - ACTIVITY_WINDOW
         visits = (
             select(func.count(Visit.id))
-            .where(Visit.volunteer_id == User.id, Visit.visited_on >= worklist.local_date(since))
+            .where(Visit.volunteer_id == User.id, Visit.visited_on >= stages.local_date(since))
             .correlate(User)
             .scalar_subquery()
         )

@@ -36,7 +36,7 @@ from service.onboarding.schemas import (
     template_labels,
 )
 from service.onboarding.services import RECORDERS, OnboardingService, form_moment
-from service.onboarding.worklist import local_date
+from service.onboarding.stages import local_date
 from service.web import clean_form, flash, parse_form
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]

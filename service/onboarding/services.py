@@ -3,8 +3,8 @@
 Every change of a merchant's stage ends in `OnboardingService._apply`: it replays the merchant's
 log with `stages.progress` (events per merchant are few) and writes the result —
 `merchants.current_stage`, `stage_reached_at` and the `merchant_stages` rows — in the same
-transaction as the event, while the merchant row is locked. Reports that keep summary tables later
-hook in there.
+transaction as the event, while the merchant row is locked, together with the difference the
+change makes to the report counters (`reports.counters`), computed from the log before and after.
 
 Concurrency: `_lock` takes the merchant row (SELECT … FOR UPDATE on PostgreSQL; on SQLite, which
 has no row locks, a no-op UPDATE takes the database write lock) before anything is read, so two
@@ -19,16 +19,18 @@ and the time it happened. A retry gets the first response again; a late event is
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import idempotency
+from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden, NotFound
 from service.i18n import gettext
@@ -45,7 +47,8 @@ from service.onboarding.schemas import (
     VisitOut,
     to_json,
 )
-from service.onboarding.worklist import VIETNAM, local_date
+from service.onboarding.stages import VIETNAM, local_date
+from service.reports import counters
 from service.text import nfc
 
 RECORDERS = ("volunteer", "team_leader", "admin")  # officers read; the team does the field work
@@ -138,6 +141,8 @@ class _Locked(msgspec.Struct, frozen=True):
     id: uuid.UUID
     province_code: str
     commune_code: str
+    village_id: uuid.UUID | None
+    team_id: uuid.UUID
     current_stage: str
     stage_reached_at: datetime
     last_visit_at: datetime | None
@@ -168,6 +173,8 @@ class OnboardingService:
                     Merchant.id,
                     Merchant.province_code,
                     Merchant.commune_code,
+                    Merchant.village_id,
+                    Merchant.team_id,
                     Merchant.current_stage,
                     Merchant.stage_reached_at,
                     Merchant.last_visit_at,
@@ -186,12 +193,26 @@ class OnboardingService:
         """Add the event and bring the merchant's stage up to date from its whole log."""
         self.session.add(row)
         await self.session.flush()
-        return await self._apply(merchant, [*history, row])
+        return await self._apply(merchant, [*history, row], before=history)
 
-    async def _apply(self, merchant: _Locked, log: list[StageEvent]) -> stages.Progress:
-        """Write what the log says: the merchant's stage columns and its `merchant_stages` rows."""
+    async def _apply(
+        self, merchant: _Locked, log: list[StageEvent], *, before: list[StageEvent] | None = None
+    ) -> stages.Progress:
+        """Write what the log says: the merchant's stage columns and its `merchant_stages` rows, and,
+        given the log `before` the change, what the change adds to the report counters."""
         now = stages.progress(map(as_rule, log))
         reached_at = now.reached_at or merchant.created_at
+        if before is not None:
+            then = stages.progress(map(as_rule, before))
+            await counters.apply(
+                self.session,
+                counters.difference(
+                    self._figures(merchant, now, stage=now.stage, reached_at=reached_at),
+                    self._figures(
+                        merchant, then, stage=merchant.current_stage, reached_at=merchant.stage_reached_at
+                    ),
+                ),
+            )
         if (now.stage, reached_at) != (merchant.current_stage, merchant.stage_reached_at):
             await self.session.execute(
                 update(Merchant)
@@ -216,6 +237,23 @@ class OnboardingService:
                 ],
             )
         return now
+
+    @staticmethod
+    def _figures(
+        merchant: _Locked, progress: stages.Progress, *, stage: str, reached_at: datetime
+    ) -> "Counter[counters.Key]":
+        state = counters.MerchantState(
+            province_code=merchant.province_code,
+            commune_code=merchant.commune_code,
+            village_id=merchant.village_id,
+            team_id=merchant.team_id,
+            created_at=merchant.created_at,
+            current_stage=stage,
+            stage_reached_at=reached_at,
+            holds=progress.reached,
+            reached=progress.ever,
+        )
+        return counters.spread(state, counters.stage_figures(state))
 
     async def record_automatic(
         self,
@@ -318,7 +356,8 @@ class OnboardingService:
 
     async def recompute(self, *, merchant_id: uuid.UUID) -> stages.Progress:
         """Rebuild a merchant's stage, held stages, last visit and next follow-up from its log and
-        visits: after a merge moved another record's events and visits to it (`on_merged`)."""
+        visits: after a merge moved another record's events and visits to it (`on_merged`; the merge
+        counts its difference to the report counters itself)."""
         merchant = await self._lock(merchant_id)
         now = await self._apply(merchant, await events_of(self.session, merchant_id))
         await self._apply_visits(merchant)
@@ -511,7 +550,28 @@ class OnboardingService:
                 return _visit_out(existing), True
             raise
         await self._apply_visits(merchant)
+        await self._count_visit(merchant, row)
         return _visit_out(row), False
+
+    async def _count_visit(self, merchant: _Locked, row: Visit) -> None:
+        """The visit in the report counters, and the volunteer's latest visit (active volunteers)."""
+        state = counters.MerchantState(
+            province_code=merchant.province_code,
+            commune_code=merchant.commune_code,
+            village_id=merchant.village_id,
+            team_id=merchant.team_id,
+            created_at=merchant.created_at,
+            current_stage=merchant.current_stage,
+            stage_reached_at=merchant.stage_reached_at,
+            visit_days=(row.visited_on,),
+        )
+        await counters.apply(self.session, counters.spread(state, counters.visit_figures(state)))
+        await self.session.execute(
+            update(User)
+            .where(User.id == row.volunteer_id)
+            .where(or_(User.last_visit_at.is_(None), User.last_visit_at < row.occurred_at))
+            .values(last_visit_at=row.occurred_at)
+        )
 
     async def _apply_visits(self, merchant: _Locked) -> None:
         """The merchant's last visit and next follow-up: those of its latest visit."""

@@ -6,7 +6,7 @@ not the order they arrived, because tablets sync late.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ StageCode = Literal[
 EventKind = Literal["reached", "regressed", "verified"]
 Evidence = Literal["none", "note", "visit", "link"]
 
+VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: "today" is Vietnam's date
 QR_ACTIVE_AFTER = timedelta(days=7)  # the follow-up visit comes at least a week after the QR went up
 INSTALLED_NOT_USING_AFTER = timedelta(days=30)
 STALLED_AFTER = timedelta(days=60)
@@ -283,16 +284,27 @@ def _is_shop_link(link: str | None) -> bool:
     return parts.scheme in ("http", "https") and "." in parts.netloc
 
 
+def local_date(at: datetime) -> date:
+    return at.astimezone(VIETNAM).date()
+
+
+def days_ago(now: datetime, age: timedelta) -> datetime:
+    """The start of the Vietnamese day that makes something `age.days` calendar days old: whatever
+    happened before it is that old or older. Ages are counted in calendar days, so the worklist, the
+    reports (which keep figures by day) and a person counting on a calendar agree."""
+    return datetime.combine(local_date(now) - age + timedelta(days=1), time(0), VIETNAM)
+
+
 def installed_not_using(*, qr_issued_at: datetime | None, held: Sequence[str], now: datetime) -> bool:
     """QR issued 30+ days ago and still no confirmed use: the list that matters most."""
     return (
         qr_issued_at is not None
         and "qr_active" not in held
         and "qr_issued" in held
-        and now - qr_issued_at >= INSTALLED_NOT_USING_AFTER
+        and qr_issued_at < days_ago(now, INSTALLED_NOT_USING_AFTER)
     )
 
 
 def stalled(*, stage: str, reached_at: datetime | None, now: datetime) -> bool:
     """At the same stage for 60+ days, below the top of the chain."""
-    return stage != "digital_ops" and reached_at is not None and now - reached_at >= STALLED_AFTER
+    return stage != "digital_ops" and reached_at is not None and reached_at < days_ago(now, STALLED_AFTER)

@@ -14,15 +14,12 @@ Fair assignment, deterministic and stable:
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 import msgspec
 
 from service.i18n import N_
 from service.onboarding.stages import BY_CODE, STAGES
-
-VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: "today" for a follow-up is Vietnam's date
 
 Reason = Literal["follow_up", "installed_not_using", "no_payment_account", "stalled"]
 # In the order a volunteer should take them: promised visits first, then the unused QR codes (the
@@ -45,10 +42,6 @@ class Action(msgspec.Struct, frozen=True, kw_only=True):
 
 
 VISIT = Action(kind="visit")
-
-
-def local_date(at: datetime) -> date:
-    return at.astimezone(VIETNAM).date()
 
 
 def next_claimable(current: str) -> str | None:

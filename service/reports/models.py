@@ -58,7 +58,7 @@ class Feedback(Base):
         Index("ix_report_feedback_province_handled", "province_code", "handled_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)  # client-supplied allowed
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)  # or the client's
     province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
     commune_code: Mapped[str] = mapped_column(ForeignKey("communes.code"))
     village_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("villages.id"), nullable=True)

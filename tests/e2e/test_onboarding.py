@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
-from service.onboarding.worklist import local_date
+from service.onboarding.stages import local_date
 from tests.e2e.conftest import TABLET, sign_in
 
 TRADER = "Mè xửng Thiên Hương"  # demo: a QR code for weeks, no use yet, a follow-up due

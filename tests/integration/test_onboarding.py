@@ -19,7 +19,7 @@ from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.schemas import StageEventIn
 from service.onboarding.services import OnboardingService
-from service.onboarding.worklist import local_date
+from service.onboarding.stages import local_date
 from service.settings import Settings
 from tests.conftest import SECRET, run_blocking
 from tests.helpers import api_token, browser_login, csrf_from

@@ -20,7 +20,9 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("users", sa.Column("last_visit_at", DateTimeUTC(timezone=True), nullable=True))
     op.create_index(
-        "ix_users_area_activity", "users", ["province_code", "commune_code", "active", "role", "last_visit_at"]
+        "ix_users_area_activity",
+        "users",
+        ["province_code", "commune_code", "active", "role", "last_visit_at"],
     )
     op.create_table(
         "report_counts",

@@ -9,6 +9,7 @@ from service.onboarding.stages import (
     Event,
     check_change,
     check_claim,
+    days_ago,
     installed_not_using,
     progress,
     redundant,
@@ -126,6 +127,19 @@ def test_installed_but_not_using_after_thirty_days_without_use() -> None:
     assert installed_not_using(qr_issued_at=T0, held=held, now=T0 + timedelta(days=30))
     assert not installed_not_using(qr_issued_at=T0, held=held, now=T0 + timedelta(days=29))
     assert not installed_not_using(qr_issued_at=T0, held=[*held, "qr_active"], now=T0 + timedelta(days=90))
+
+
+def test_ages_are_counted_in_vietnamese_calendar_days() -> None:
+    # 23:30 in Vietnam on 1 March; 29 days and one hour later it is 31 March, 00:30: thirty
+    # calendar days, as a volunteer counting on a calendar (and the reports, kept by day) says.
+    issued = datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
+    held = ["registered", "qr_issued"]
+    assert installed_not_using(qr_issued_at=issued, held=held, now=issued + timedelta(days=29, hours=1))
+    assert not installed_not_using(
+        qr_issued_at=issued, held=held, now=issued + timedelta(days=29, minutes=29)
+    )
+    # Whatever happened before 1 March, 00:00 in Vietnam is a day old or more on 1 March.
+    assert days_ago(issued, timedelta(days=1)) == datetime(2026, 2, 28, 17, 0, tzinfo=UTC)
 
 
 def test_stalled_after_sixty_days_at_one_stage() -> None:

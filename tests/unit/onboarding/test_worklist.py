@@ -2,13 +2,13 @@ import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
 
+from service.onboarding.stages import local_date
 from service.onboarding.worklist import (
     BELOW_BANK_ACCOUNT,
     REASONS,
     Action,
     actions,
     assignee,
-    local_date,
     next_claimable,
     primary_reason,
 )

@@ -1,0 +1,274 @@
+"""Summary counters: what each merchant adds to the figures of the areas it belongs to.
+
+A merchant contributes, at each level it belongs to (province, commune, village, team):
+
+- `merchants`           1
+- `stage/<code>`        1 for its current stage
+- `reached/<code>`      1 for every stage it ever reached (a `reached` event in its log)
+- `new/<YYYY-MM>`       1 for the month it was registered
+- `stalled_on/<day>`    the day its current stage was reached, unless it is at the last stage
+- `unused_on/<day>`     the day it got its QR code, while it holds `qr_issued` and not `qr_active`
+- `to_qr_active/<days>`, `to_listed/<days>`  days from registration to holding that stage
+- `visits/<YYYY-MM>`    its visits per month
+
+Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is the sum of the
+`unused_on` buckets up to a cut-off day chosen at read time, so it is exact whenever it is asked.
+
+Every write path that changes any of this adds the difference between the merchant's contribution
+after and before (`apply`): the stage write path computes both from the log it already holds
+(`OnboardingService._apply`); other paths (registration, import, edits that move a merchant,
+deletion, merge) load them (`contributions`, `tracking`). `rebuild` recomputes everything from the
+raw tables; tests compare the two.
+"""
+
+import contextvars
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.models import User
+from service.merchants.models import Merchant
+from service.onboarding.models import MerchantStage, StageEvent, Visit
+from service.onboarding.stages import STAGES, local_date
+from service.reports.models import ReportCount
+
+Figure = tuple[str, str]  # (metric, bucket)
+Key = tuple[str, str, str, str]  # (level, area, metric, bucket)
+LEVELS = ("p", "c", "v", "t")
+LAST_STAGE = STAGES[-1].code
+CHUNK = 500  # ids per IN (...) when loading contributions
+LIVE = (Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None))  # deleted and merged count nothing
+
+_disabled = contextvars.ContextVar("report_counters_disabled", default=False)
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Turn counter maintenance off (the benchmark's baseline only: the figures drift)."""
+    token = _disabled.set(True)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)
+
+
+def month(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def days_bucket(days: int) -> str:
+    return f"{max(days, 0):05d}"  # sorts as text
+
+
+@dataclass(frozen=True)
+class MerchantState:
+    """What the figures need to know about one live merchant."""
+
+    province_code: str
+    commune_code: str
+    village_id: uuid.UUID | None
+    team_id: uuid.UUID
+    created_at: datetime
+    current_stage: str
+    stage_reached_at: datetime
+    holds: Mapping[str, datetime] = field(default_factory=dict)  # merchant_stages: stage → reached_at
+    reached: frozenset[str] = frozenset()
+    visit_days: tuple[date, ...] = ()
+
+    def areas(self) -> tuple[tuple[str, str], ...]:
+        village = self.village_id.hex if self.village_id else f"{self.commune_code}-"
+        return (("p", self.province_code), ("c", self.commune_code), ("v", village), ("t", self.team_id.hex))
+
+
+def stage_figures(state: MerchantState) -> Counter[Figure]:
+    """The figures that follow the merchant's profile and stages."""
+    created = local_date(state.created_at)
+    figures: Counter[Figure] = Counter(
+        {("merchants", ""): 1, ("stage", state.current_stage): 1, ("new", month(created)): 1}
+    )
+    for code in state.reached:
+        figures["reached", code] += 1
+    if state.current_stage != LAST_STAGE:
+        figures["stalled_on", local_date(state.stage_reached_at).isoformat()] += 1
+    if "qr_issued" in state.holds and "qr_active" not in state.holds:
+        figures["unused_on", local_date(state.holds["qr_issued"]).isoformat()] += 1
+    for code in ("qr_active", "listed"):
+        if code in state.holds:
+            figures[f"to_{code}", days_bucket((local_date(state.holds[code]) - created).days)] += 1
+    return figures
+
+
+def visit_figures(state: MerchantState) -> Counter[Figure]:
+    return Counter(("visits", month(day)) for day in state.visit_days)
+
+
+def spread(state: MerchantState, figures: Mapping[Figure, int], sign: int = 1) -> Counter[Key]:
+    """The figures, at every level the merchant belongs to."""
+    out: Counter[Key] = Counter()
+    for level, area in state.areas():
+        for (metric, bucket), n in figures.items():
+            out[level, area, metric, bucket] += sign * n
+    return out
+
+
+def contribution(state: MerchantState) -> Counter[Key]:
+    return spread(state, stage_figures(state) + visit_figures(state))
+
+
+async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, MerchantState]:
+    """The live merchants among these ids, as the figures see them (deleted and merged ones
+    contribute nothing)."""
+    ids = list(dict.fromkeys(merchant_ids))
+    found: dict[uuid.UUID, MerchantState] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = (
+            await session.execute(
+                select(
+                    Merchant.id,
+                    Merchant.province_code,
+                    Merchant.commune_code,
+                    Merchant.village_id,
+                    Merchant.team_id,
+                    Merchant.created_at,
+                    Merchant.current_stage,
+                    Merchant.stage_reached_at,
+                ).where(Merchant.id.in_(chunk), *LIVE)
+            )
+        ).all()
+        if not rows:
+            continue
+        live = [row.id for row in rows]
+        holds: dict[uuid.UUID, dict[str, datetime]] = {}
+        for merchant_id, stage, reached_at in await session.execute(
+            select(MerchantStage.merchant_id, MerchantStage.stage, MerchantStage.reached_at).where(
+                MerchantStage.merchant_id.in_(live)
+            )
+        ):
+            holds.setdefault(merchant_id, {})[stage] = reached_at
+        reached: dict[uuid.UUID, set[str]] = {}
+        for merchant_id, stage in await session.execute(
+            select(StageEvent.merchant_id, StageEvent.stage)
+            .where(StageEvent.merchant_id.in_(live), StageEvent.kind == "reached")
+            .distinct()
+        ):
+            reached.setdefault(merchant_id, set()).add(stage)
+        visits: dict[uuid.UUID, list[date]] = {}
+        for merchant_id, visited_on in await session.execute(
+            select(Visit.merchant_id, Visit.visited_on).where(Visit.merchant_id.in_(live))
+        ):
+            visits.setdefault(merchant_id, []).append(visited_on)
+        for row in rows:
+            found[row.id] = MerchantState(
+                province_code=row.province_code,
+                commune_code=row.commune_code,
+                village_id=row.village_id,
+                team_id=row.team_id,
+                created_at=row.created_at,
+                current_stage=row.current_stage,
+                stage_reached_at=row.stage_reached_at,
+                holds=holds.get(row.id, {}),
+                reached=frozenset(reached.get(row.id, ())),
+                visit_days=tuple(visits.get(row.id, ())),
+            )
+    return found
+
+
+async def contributions(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> Counter[Key]:
+    total: Counter[Key] = Counter()
+    for state in (await states(session, merchant_ids)).values():
+        total.update(contribution(state))
+    return total
+
+
+async def apply(session: AsyncSession, delta: Mapping[Key, int]) -> None:
+    """Add a difference to the stored counters, in one statement. Rows are written in key order,
+    so two transactions touching the same areas lock them in the same order (no deadlock)."""
+    rows = [
+        {"level": level, "area": area, "metric": metric, "bucket": bucket, "n": n}
+        for (level, area, metric, bucket), n in sorted(delta.items())
+        if n
+    ]
+    if not rows or _disabled.get():
+        return
+    table = ReportCount.__table__
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.level, table.c.area, table.c.metric, table.c.bucket],
+        set_={"n": table.c.n + insert.excluded.n},
+    )
+    await session.execute(statement, rows)
+
+
+def difference(after: Counter[Key], before: Counter[Key]) -> Counter[Key]:
+    delta = Counter(after)
+    delta.subtract(before)
+    return delta
+
+
+async def add_merchants(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> None:
+    """New merchants (registration, import): count them as they are now."""
+    if not _disabled.get():
+        await apply(session, await contributions(session, merchant_ids))
+
+
+@asynccontextmanager
+async def tracking(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> AsyncIterator[None]:
+    """Around a change to these merchants that the stage write path does not see (an edit that
+    moves a merchant to another village or team, a deletion, a merge): count the difference."""
+    ids = list(merchant_ids)
+    if _disabled.get():
+        yield
+        return
+    before = await contributions(session, ids)
+    yield
+    await session.flush()
+    await apply(session, difference(await contributions(session, ids), before))
+
+
+async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
+    """Recompute every counter, and each volunteer's latest visit, from the raw tables (after a bulk
+    load, or to check the write paths). Streams the live merchants in id order; returns how many
+    were counted."""
+    await session.execute(
+        update(User).values(
+            last_visit_at=select(func.max(Visit.occurred_at))
+            .where(Visit.volunteer_id == User.id)
+            .scalar_subquery()
+        )
+    )
+    await session.execute(delete(ReportCount))
+    total: Counter[Key] = Counter()
+    counted = 0
+    last: uuid.UUID | None = None
+    while True:
+        query = select(Merchant.id).where(*LIVE).order_by(Merchant.id).limit(batch)
+        if last is not None:
+            query = query.where(Merchant.id > last)
+        ids = list(await session.scalars(query))
+        if not ids:
+            break
+        for state in (await states(session, ids)).values():
+            total.update(contribution(state))
+        counted += len(ids)
+        last = ids[-1]
+    items = list(total.items())
+    for start in range(0, len(items), 10_000):
+        await apply(session, dict(items[start : start + 10_000]))
+    return counted
+
+
+async def stored(session: AsyncSession) -> Counter[Key]:
+    """Every non-zero counter as stored (tests compare it with `rebuild`)."""
+    rows = await session.execute(
+        select(ReportCount.level, ReportCount.area, ReportCount.metric, ReportCount.bucket, ReportCount.n)
+    )
+    return Counter({(level, area, metric, bucket): n for level, area, metric, bucket, n in rows if n})

@@ -1,0 +1,521 @@
+"""The officer's summary of an area: the country, a province, a commune, a village or a team, with
+the same figures for each sub-area one level down (drill-down).
+
+Merchant figures come from the counters (`reports.counters`), summed in SQL: a province reads a few
+thousand rows whatever its size. Time-dependent figures are cut at `now` here, so every number is
+exact at the moment of the request. Teams, members and active volunteers are counted from their own
+tables through covering indexes.
+
+Jurisdiction: `resolve` turns the request into an area the caller may see (403 otherwise); every
+figure below comes from that area's rows only.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+import msgspec
+from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.models import Team, User, team_villages
+from service.accounts.schemas import CurrentUser
+from service.errors import FieldErrors, Forbidden
+from service.i18n import gettext
+from service.onboarding.stages import (
+    BY_CODE,
+    INSTALLED_NOT_USING_AFTER,
+    STAGES,
+    STALLED_AFTER,
+    days_ago,
+    local_date,
+)
+from service.places.models import Commune, Province, Village
+from service.reports.models import ReportCount, Target
+
+Level = Literal["country", "province", "commune", "village", "team"]
+CODES = {"province": "p", "commune": "c", "village": "v", "team": "t"}
+MEMBER_ROLES = ("volunteer", "team_leader")
+ACTIVE_WITHIN = timedelta(days=30)  # an active volunteer made a visit in the last 30 days
+TREND_MONTHS = 12
+BEHIND_SHOWN = 5
+NO_VILLAGE = "-"  # the village "code" of a commune's merchants that have no village
+
+
+class Figures(msgspec.Struct, kw_only=True):
+    """Every figure of one area."""
+
+    level: Level
+    code: str | None  # province or commune code, village or team id; None for the country
+    name: str
+    merchants: int = 0
+    by_stage: dict[str, int] = {}  # stage → merchants at it now
+    reached: dict[str, int] = {}  # stage → merchants that ever reached it
+    installed_not_using: int = 0  # QR issued 30+ days ago, still not in use
+    stalled: int = 0  # at the same stage for 60+ days, below the top
+    median_days_to_qr_active: float | None = None  # from registration, over those that got there
+    median_days_to_listed: float | None = None
+    teams: int = 0
+    members: int = 0
+    active_volunteers: int = 0
+    visits_by_month: dict[str, int] = {}  # "YYYY-MM" → visits, the last 12 months
+    new_by_month: dict[str, int] = {}  # "YYYY-MM" → merchants registered
+
+    def share_at_or_past(self, stage: str) -> float:
+        order = BY_CODE[stage].order  # type: ignore[index]
+        at = sum(n for code, n in self.by_stage.items() if BY_CODE[code].order >= order)  # type: ignore[index]
+        return at / self.merchants if self.merchants else 0.0
+
+
+class Behind(msgspec.Struct, kw_only=True):
+    code: str | None
+    name: str
+    merchants: int
+    percent: float  # at or past the stage now
+
+
+class TargetProgress(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    area: str  # "" for the country
+    area_name: str
+    stage: str
+    share_percent: int
+    due_on: date
+    percent: float  # of this summary's area, at or past the stage now
+    met: bool
+    behind: list[Behind]  # sub-areas below the target, furthest behind first
+
+
+class Summary(Figures, kw_only=True):
+    as_of: datetime
+    parents: list[dict[str, str | None]] = []  # the way up, for breadcrumbs: {"level", "code", "name"}
+    children: list[Figures] = []
+    teams_list: list[Figures] = []  # a commune's teams, beside its villages
+    targets: list[TargetProgress] = []
+
+
+@dataclass(frozen=True)
+class Area:
+    level: Level
+    code: str | None
+    name: str
+    province_code: str | None = None
+    commune_code: str | None = None
+
+
+def months_back(today: date, count: int = TREND_MONTHS) -> list[str]:
+    """The last `count` months, oldest first, ending with today's."""
+    year, mon = today.year, today.month
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{mon:02d}")
+        year, mon = (year, mon - 1) if mon > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def _percent(share: float) -> float:
+    return round(share * 100, 1)
+
+
+def _median(low: str | None, high: str | None) -> float | None:
+    if low is None or high is None:
+        return None
+    return (int(low) + int(high)) / 2
+
+
+class SummaryService:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    # --- which area ---------------------------------------------------------------------------
+
+    async def resolve(
+        self,
+        *,
+        by: CurrentUser,
+        area: str | None = None,
+        village: uuid.UUID | None = None,
+        team: uuid.UUID | None = None,
+    ) -> Area:
+        """The area asked for, or the caller's whole jurisdiction. 403 outside it, 422 when unknown."""
+        scope = by.scope
+        if team is not None or (area is None and village is None and scope.level == "team"):
+            team_id = team if team is not None else by.team_id
+            row = (
+                await self.session.execute(
+                    select(Team.id, Team.name, Team.province_code, Team.commune_code).where(
+                        Team.id == team_id
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise FieldErrors([("team", gettext("Không có tổ này."))])
+            if not (
+                scope.allows_area(province_code=row.province_code, commune_code=row.commune_code)
+                and (scope.level != "team" or row.id == by.team_id)
+            ):
+                raise Forbidden()
+            return Area("team", row.id.hex, row.name, row.province_code, row.commune_code)
+        if scope.level == "team":
+            raise Forbidden()  # teams see their own figures; areas are for officers
+        if village is not None:
+            row = (
+                await self.session.execute(
+                    select(Village.id, Village.name, Village.province_code, Village.commune_code).where(
+                        Village.id == village
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                raise FieldErrors([("village", gettext("Không có thôn, tổ dân phố này."))])
+            if not scope.allows_area(province_code=row.province_code, commune_code=row.commune_code):
+                raise Forbidden()
+            return Area("village", row.id.hex, row.name, row.province_code, row.commune_code)
+        if area is None:
+            area = {"all": None, "province": by.province_code, "commune": by.commune_code}[scope.level]
+        if area is None:
+            return Area("country", None, gettext("Cả nước"))
+        if len(area) == 2 and (province := await self.session.get(Province, area)) is not None:
+            if not scope.allows_area(province_code=province.code):
+                raise Forbidden()
+            return Area("province", province.code, province.name, province.code)
+        if len(area) == 5 and (commune := await self.session.get(Commune, area)) is not None:
+            if not scope.allows_area(province_code=commune.province_code, commune_code=commune.code):
+                raise Forbidden()
+            return Area("commune", commune.code, commune.name, commune.province_code, commune.code)
+        raise FieldErrors([("area", gettext("Mã tỉnh/thành phố hoặc xã/phường không tồn tại."))])
+
+    # --- the summary --------------------------------------------------------------------------
+
+    async def summary(
+        self,
+        *,
+        by: CurrentUser,
+        now: datetime,
+        area: str | None = None,
+        village: uuid.UUID | None = None,
+        team: uuid.UUID | None = None,
+    ) -> Summary:
+        place = await self.resolve(by=by, area=area, village=village, team=team)
+        return await self.of(place, now=now)
+
+    async def of(self, place: Area, *, now: datetime) -> Summary:
+        months = months_back(local_date(now))
+        children = await self._children(place)
+        figures: dict[str, dict] = {}
+        if children:
+            level = children[0].level
+            # The country's provinces are all the provinces: no list to send.
+            figures = await self._figures(
+                level, None if level == "province" else [c.code for c in children], now=now
+            )
+        if place.level == "country":
+            own = await self._figures("province", None, now=now, whole=True)
+        else:
+            own = await self._figures(place.level, [place.code], now=now)
+        summary = Summary(
+            level=place.level,
+            code=place.code,
+            name=place.name,
+            as_of=now,
+            parents=await self._parents(place),
+            **_fields(own.get(place.code or ""), months),
+        )
+        summary.children = [
+            Figures(level=c.level, code=c.code, name=c.name, **_fields(figures.get(c.code or ""), months))
+            for c in children
+        ]
+        if place.level == "commune":
+            teams = await self._teams_of(place)
+            team_figures = await self._figures("team", [t.code for t in teams], now=now) if teams else {}
+            summary.teams_list = [
+                Figures(
+                    level="team", code=t.code, name=t.name, **_fields(team_figures.get(t.code or ""), months)
+                )
+                for t in teams
+            ]
+        await self._people(place, summary, now=now)
+        summary.targets = await self._targets(place, summary, today=local_date(now))
+        return summary
+
+    async def _targets(self, place: Area, summary: Summary, *, today: date) -> list[TargetProgress]:
+        """Targets that apply to the area (its own and those of the areas above it) and are not yet
+        past their date, nearest date first, with the sub-areas below each, furthest behind first."""
+        applies = [Target.area == ""]
+        if place.province_code:
+            applies.append(Target.area == place.province_code)
+        if place.commune_code:
+            applies.append(Target.area == place.commune_code)
+        rows = await self.session.scalars(
+            select(Target).where(or_(*applies), Target.due_on >= today).order_by(Target.due_on, Target.stage)
+        )
+        names = {p["code"] or "": p["name"] or "" for p in summary.parents}
+        names[place.code or ""] = place.name
+        out = []
+        for target in rows:
+            goal = target.share_percent
+            percent = _percent(summary.share_at_or_past(target.stage))
+            behind = sorted(
+                (
+                    Behind(
+                        code=child.code,
+                        name=child.name,
+                        merchants=child.merchants,
+                        percent=_percent(child.share_at_or_past(target.stage)),
+                    )
+                    for child in summary.children
+                    if child.merchants
+                ),
+                key=lambda b: (b.percent, -b.merchants),
+            )
+            out.append(
+                TargetProgress(
+                    id=target.id,
+                    area=target.area,
+                    area_name=names.get(target.area, target.area),
+                    stage=target.stage,
+                    share_percent=goal,
+                    due_on=target.due_on,
+                    percent=percent,
+                    met=percent >= goal,
+                    behind=[b for b in behind if b.percent < goal][:BEHIND_SHOWN],
+                )
+            )
+        return out
+
+    async def _parents(self, place: Area) -> list[dict[str, str | None]]:
+        way: list[dict[str, str | None]] = [{"level": "country", "code": None, "name": gettext("Cả nước")}]
+        if place.level in ("commune", "village", "team") and place.province_code:
+            province = await self.session.get(Province, place.province_code)
+            way.append(
+                {"level": "province", "code": place.province_code, "name": province.name if province else ""}
+            )
+        if place.level in ("village", "team") and place.commune_code:
+            commune = await self.session.get(Commune, place.commune_code)
+            way.append(
+                {"level": "commune", "code": place.commune_code, "name": commune.name if commune else ""}
+            )
+        return way if place.level != "country" else []
+
+    async def _children(self, place: Area) -> list[Area]:
+        if place.level == "country":
+            rows = await self.session.execute(select(Province.code, Province.name).order_by(Province.code))
+            return [Area("province", code, name, code) for code, name in rows]
+        if place.level == "province":
+            rows = await self.session.execute(
+                select(Commune.code, Commune.name)
+                .where(Commune.province_code == place.code)
+                .order_by(Commune.code)
+            )
+            return [Area("commune", code, name, place.code, code) for code, name in rows]
+        if place.level == "commune":
+            rows = await self.session.execute(
+                select(Village.id, Village.name)
+                .where(Village.commune_code == place.code)
+                .order_by(Village.name)
+            )
+            villages = [Area("village", vid.hex, name, place.province_code, place.code) for vid, name in rows]
+            return [
+                *villages,
+                Area(
+                    "village",
+                    f"{place.code}{NO_VILLAGE}",
+                    gettext("Chưa gán thôn"),
+                    place.province_code,
+                    place.code,
+                ),
+            ]
+        return []
+
+    async def _teams_of(self, place: Area) -> list[Area]:
+        rows = await self.session.execute(
+            select(Team.id, Team.name).where(Team.commune_code == place.code, Team.active).order_by(Team.name)
+        )
+        return [Area("team", tid.hex, name, place.province_code, place.code) for tid, name in rows]
+
+    async def _figures(
+        self, level: Level, areas: Sequence[str | None] | None, *, now: datetime, whole: bool = False
+    ) -> dict[str, dict]:
+        """Merchant figures per area of one level (`areas` None: every area of the level), from the
+        counters; `whole`: all of them summed as one, under the key "" (the country)."""
+        code = CODES[level]
+        c = ReportCount
+        key = literal("") if whole else c.area
+        where: list[ColumnElement[bool]] = [c.level == code]
+        if areas is not None:
+            where.append(c.area.in_(list(areas)))
+        months = months_back(local_date(now))
+        out: dict[str, dict] = {}
+
+        def entry(area: str) -> dict:
+            return out.setdefault(
+                area, {"by_stage": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}}
+            )
+
+        plain = await self.session.execute(
+            select(key, c.metric, c.bucket, func.sum(c.n))
+            .where(
+                *where,
+                or_(
+                    c.metric.in_(("merchants", "stage", "reached")),
+                    and_(c.metric.in_(("new", "visits")), c.bucket >= months[0]),
+                ),
+            )
+            .group_by(key, c.metric, c.bucket)
+        )
+        for area, metric, bucket, n in plain:
+            figures = entry(area)
+            if metric == "merchants":
+                figures["merchants"] = int(n)
+            elif metric == "stage":
+                figures["by_stage"][bucket] = int(n)
+            elif metric == "reached":
+                figures["reached"][bucket] = int(n)
+            elif metric == "new":
+                figures["new_by_month"][bucket] = int(n)
+            else:
+                figures["visits_by_month"][bucket] = int(n)
+        # Cut the day histograms at today's thresholds: "30+ days ago" is every day up to the cut.
+        unused_cut = local_date(days_ago(now, INSTALLED_NOT_USING_AFTER)) - timedelta(days=1)
+        stalled_cut = local_date(days_ago(now, STALLED_AFTER)) - timedelta(days=1)
+        aged = await self.session.execute(
+            select(key, c.metric, func.sum(c.n))
+            .where(
+                *where,
+                or_(
+                    and_(c.metric == "unused_on", c.bucket <= unused_cut.isoformat()),
+                    and_(c.metric == "stalled_on", c.bucket <= stalled_cut.isoformat()),
+                ),
+            )
+            .group_by(key, c.metric)
+        )
+        for area, metric, n in aged:
+            entry(area)["installed_not_using" if metric == "unused_on" else "stalled"] = int(n)
+        # Medians from the day-count histograms: the first bucket where the running total reaches
+        # half (and passes half, for an even count), computed by window functions in the database.
+        histogram = (
+            select(key.label("area"), c.metric, c.bucket, func.sum(c.n).label("n"))
+            .where(*where, c.metric.in_(("to_qr_active", "to_listed")))
+            .group_by(key, c.metric, c.bucket)
+            .subquery()
+        )
+        running = select(
+            histogram.c.area,
+            histogram.c.metric,
+            histogram.c.bucket,
+            func.sum(histogram.c.n)
+            .over(partition_by=(histogram.c.area, histogram.c.metric), order_by=histogram.c.bucket)
+            .label("running"),
+            func.sum(histogram.c.n).over(partition_by=(histogram.c.area, histogram.c.metric)).label("total"),
+        ).subquery()
+        medians = await self.session.execute(
+            select(
+                running.c.area,
+                running.c.metric,
+                func.min(case((running.c.running * 2 >= running.c.total, running.c.bucket))),
+                func.min(case((running.c.running * 2 > running.c.total, running.c.bucket))),
+            )
+            .where(running.c.total > 0)
+            .group_by(running.c.area, running.c.metric)
+        )
+        for area, metric, low, high in medians:
+            entry(area)[f"median_days_{metric}"] = _median(low, high)
+        return out
+
+    async def _people(self, place: Area, summary: Summary, *, now: datetime) -> None:
+        """Teams, members and active volunteers of the area and of each child."""
+        since = days_ago(now, ACTIVE_WITHIN - timedelta(days=1))  # today and the 29 days before
+        member = and_(User.active, User.role.in_(MEMBER_ROLES), User.team_id.is_not(None))
+        active = func.sum(case((User.last_visit_at >= since, 1), else_=0))
+        rows: dict[str, tuple[int, int, int]] = {}
+        if place.level in ("country", "province"):
+            team_key = Team.province_code if place.level == "country" else Team.commune_code
+            user_key = User.province_code if place.level == "country" else User.commune_code
+            team_where = [Team.active] + (
+                [Team.province_code == place.code] if place.level == "province" else []
+            )
+            user_where = [member] + ([User.province_code == place.code] if place.level == "province" else [])
+            teams = dict(
+                (
+                    await self.session.execute(
+                        select(team_key, func.count()).where(*team_where).group_by(team_key)
+                    )
+                ).all()
+            )
+            for key, members, active_n in await self.session.execute(
+                select(user_key, func.count(), active).where(*user_where).group_by(user_key)
+            ):
+                rows[key] = (teams.get(key, 0), members, int(active_n or 0))
+            for key, n in teams.items():
+                rows.setdefault(key, (n, 0, 0))
+            total = tuple(sum(values[i] for values in rows.values()) for i in range(3))
+        elif place.level == "commune":
+            village_rows = await self.session.execute(
+                select(
+                    team_villages.c.village_id,
+                    func.count(distinct(Team.id)),
+                    func.count(distinct(User.id)),
+                    func.count(distinct(case((User.last_visit_at >= since, User.id)))),
+                )
+                .join(Team, Team.id == team_villages.c.team_id)
+                .outerjoin(User, and_(User.team_id == Team.id, member))
+                .where(Team.commune_code == place.code, Team.active)
+                .group_by(team_villages.c.village_id)
+            )
+            for village_id, teams_n, members, active_n in village_rows:
+                rows[village_id.hex] = (teams_n, members, active_n)
+            total = await self._team_people(Team.commune_code == place.code, member, active)
+            per_team = await self.session.execute(
+                select(User.team_id, func.count(), active)
+                .where(member, User.province_code == place.province_code, User.commune_code == place.code)
+                .group_by(User.team_id)
+            )
+            team_rows = {
+                team_id.hex: (1, members, int(active_n or 0)) for team_id, members, active_n in per_team
+            }
+            for figures in summary.teams_list:
+                figures.teams, figures.members, figures.active_volunteers = team_rows.get(
+                    figures.code or "", (1, 0, 0)
+                )
+        elif place.level == "village":
+            covering = select(team_villages.c.team_id).where(
+                team_villages.c.village_id == uuid.UUID(place.code or "")
+            )
+            total = await self._team_people(Team.id.in_(covering), member, active)
+        else:
+            total = await self._team_people(Team.id == uuid.UUID(place.code or ""), member, active)
+        summary.teams, summary.members, summary.active_volunteers = total
+        for child in summary.children:
+            child.teams, child.members, child.active_volunteers = rows.get(child.code or "", (0, 0, 0))
+
+    async def _team_people(
+        self, teams: ColumnElement[bool], member: ColumnElement[bool], active: ColumnElement
+    ) -> tuple[int, int, int]:
+        team_count = await self.session.scalar(
+            select(func.count()).select_from(Team).where(teams, Team.active)
+        )
+        members, active_n = (
+            await self.session.execute(
+                select(func.count(), active)
+                .select_from(User)
+                .join(Team, Team.id == User.team_id)
+                .where(teams, Team.active, member)
+            )
+        ).one()
+        return int(team_count or 0), int(members or 0), int(active_n or 0)
+
+
+def _fields(figures: dict | None, months: list[str]) -> dict:
+    """Counter figures as Figures keyword arguments, with every stage and every month present."""
+    figures = dict(figures or {})
+    for name, keys in (
+        ("by_stage", [s.code for s in STAGES]),
+        ("reached", [s.code for s in STAGES]),
+        ("visits_by_month", months),
+        ("new_by_month", months),
+    ):
+        found = figures.get(name, {})
+        figures[name] = {k: found.get(k, 0) for k in keys}
+    return figures
