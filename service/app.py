@@ -24,6 +24,7 @@ from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
+from service.reports.feedback_routes import route_handlers as feedback_routes
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             PaymentAccountApi,
             MerchantApi,
             OnboardingApi,
+            *feedback_routes,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
             media_router(settings),
         ],
