@@ -253,6 +253,9 @@ async def test_handling_is_refused_outside_the_jurisdiction_and_to_teams(client)
     assert (await client.post(url, headers=await api_token(client, VOLUNTEER))).status_code == 403
     assert (await client.post(url, headers=await api_token(client, "demo-leader"))).status_code == 403
     assert await _ids(client, COMMUNE_OFFICER) == [report["id"]]  # still open
+    done = await client.post(url, headers=await api_token(client, COMMUNE_OFFICER))  # no note, no body
+    assert done.status_code == 200 and done.json()["status"] == "handled"
+    assert done.json()["handled_note"] is None
 
 
 # --- tablet pages -------------------------------------------------------------------------------
