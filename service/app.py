@@ -25,6 +25,7 @@ from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.reports.routes import ReportsApi
+from service.reports.feedback_routes import route_handlers as feedback_routes
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantApi,
             OnboardingApi,
             ReportsApi,
+            *feedback_routes,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
             media_router(settings),
         ],
