@@ -24,8 +24,8 @@ from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
-from service.reports.routes import ReportsApi
 from service.reports.feedback_routes import route_handlers as feedback_routes
+from service.reports.routes import ReportsApi
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
