@@ -482,7 +482,7 @@ class MerchantService:
         onboarding = OnboardingService(self.session)
         for start in range(0, len(merchant_ids), IMPORT_CHUNK):  # PostgreSQL binds at most 32,767 values
             await onboarding.record_registered(merchant_ids=merchant_ids[start : start + IMPORT_CHUNK], by=by)
-        await counters.add_merchants(self.session, merchant_ids)
+        await counters.add_registered(self.session, merchant_ids)
 
     async def on_merged(self, *, survivor: Merchant, by: CurrentUser, at: datetime) -> None:
         """A merge moved the duplicate's stage events and visits to `survivor` (same transaction):

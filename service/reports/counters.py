@@ -24,7 +24,7 @@ raw tables; tests compare the two.
 import contextvars
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -226,6 +226,47 @@ async def add_merchants(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]
     """New merchants (registration, import): count them as they are now."""
     if not _disabled.get():
         await apply(session, await contributions(session, merchant_ids))
+
+
+async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID]) -> None:
+    """New merchants that hold stage 1 only (an import, after `record_registered`): their figures
+    follow from where they are and the day they registered, so only those columns are read, and
+    each distinct (areas, day) is counted once."""
+    if _disabled.get():
+        return
+    alike: Counter[tuple] = Counter()
+    first: dict[tuple, MerchantState] = {}
+    for start in range(0, len(merchant_ids), CHUNK):
+        rows = await session.execute(
+            select(
+                Merchant.province_code,
+                Merchant.commune_code,
+                Merchant.village_id,
+                Merchant.team_id,
+                Merchant.created_at,
+                Merchant.stage_reached_at,
+            ).where(Merchant.id.in_(merchant_ids[start : start + CHUNK]), *LIVE)
+        )
+        for province, commune, village, team, created_at, reached_at in rows:
+            key = (province, commune, village, team, local_date(created_at), local_date(reached_at))
+            alike[key] += 1
+            if key not in first:
+                first[key] = MerchantState(
+                    province_code=province,
+                    commune_code=commune,
+                    village_id=village,
+                    team_id=team,
+                    created_at=created_at,
+                    current_stage="registered",
+                    stage_reached_at=reached_at,
+                    holds={"registered": created_at},
+                    reached=frozenset({"registered"}),
+                )
+    out: Counter[Key] = Counter()
+    for key, times in alike.items():
+        state = first[key]
+        out.update(spread(state, {figure: n * times for figure, n in stage_figures(state).items()}))
+    await apply(session, out)
 
 
 @asynccontextmanager

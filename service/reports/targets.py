@@ -14,7 +14,7 @@ from service import audit
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden, NotFound
 from service.i18n import gettext
-from service.onboarding.stages import StageCode
+from service.onboarding.stages import StageCode, local_date
 from service.reports.models import Target
 from service.reports.summaries import SummaryService
 
@@ -39,7 +39,7 @@ class TargetService:
             raise Forbidden()
         if data.stage == "registered":
             raise FieldErrors([("stage", gettext("Mọi hộ đã đăng ký đều đạt bước này; hãy chọn bước sau."))])
-        if data.due_on < at.date():
+        if data.due_on < local_date(at):
             raise FieldErrors([("due_on", gettext("Hạn đạt chỉ tiêu đã qua."))])
         place = await SummaryService(self.session).resolve(by=by, area=data.area)
         area = place.code or ""
