@@ -46,7 +46,7 @@ def number(value: float | int | None) -> str:
 
 
 def _month(month: str) -> str:
-    """ "2026-05" as "05/26": short enough for twelve labels side by side."""
+    """A chart label: 2026-05 as 05/26, short enough for twelve side by side."""
     return f"{month[5:]}/{month[2:4]}"
 
 
@@ -169,7 +169,6 @@ async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, pla
         "s": summary,
         "place": place,
         "level_name": gettext(LEVEL_NAMES[place.level]),
-        "level_names": LEVEL_NAMES,
         "stages": stages,
         "trend": trend,
         "charts": {
