@@ -25,6 +25,7 @@ from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages
 from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.reports.feedback_routes import route_handlers as feedback_routes
+from service.reports.pages import ReportPages
 from service.reports.routes import ReportsApi
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantPages,
             MerchantManagerPages,
             OnboardingPages,
+            ReportPages,
             StorefrontPages,
             PublicStorefronts,
             TraderPages,

@@ -1,0 +1,190 @@
+"""The dashboard's tables as files: CSV (UTF-8 with a BOM, so Excel shows Vietnamese) or XLSX.
+
+Every row starts with the area exported (level, code, name, as of) and then names its own area or
+stage, so rows copied out of the file still say where they come from. Headers follow the reader's
+language. A summary is at most a few thousand rows (a province's communes): built in memory.
+"""
+
+import csv
+import io
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from service.i18n import N_, gettext
+from service.merchants.exports import CSV_TYPE, XLSX_TYPE
+from service.onboarding.stages import BY_CODE, STAGES, local_date
+from service.reports.summaries import Figures, Summary
+
+Table = Literal["children", "teams", "stages", "trend", "targets"]
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+__all__ = ["CSV_TYPE", "XLSX_TYPE", "Table", "csv_bytes", "filename", "table_rows", "xlsx_bytes"]
+
+LEVEL_NAMES = {
+    "country": N_("Cả nước"),
+    "province": N_("Tỉnh/thành phố"),
+    "commune": N_("Xã/phường"),
+    "village": N_("Thôn/tổ dân phố"),
+    "team": N_("Tổ công nghệ số"),
+}
+
+
+def _share(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def _area_headers() -> list[str]:
+    return [
+        gettext("Cấp báo cáo"),
+        gettext("Mã địa bàn báo cáo"),
+        gettext("Tên địa bàn báo cáo"),
+        gettext("Số liệu tính đến"),
+    ]
+
+
+def _area_cells(summary: Summary) -> list[Any]:
+    return [
+        gettext(LEVEL_NAMES[summary.level]),
+        summary.code or "",
+        summary.name,
+        summary.as_of.astimezone(VIETNAM).strftime("%Y-%m-%d %H:%M"),
+    ]
+
+
+def _figures_headers() -> list[str]:
+    return [
+        gettext("Cấp"),
+        gettext("Mã"),
+        gettext("Tên"),
+        gettext("Số tiểu thương"),
+        *(gettext("Hiện ở: {stage}", stage=gettext(s.name)) for s in STAGES),
+        *(gettext("Từng đạt: {stage}", stage=gettext(s.name)) for s in STAGES),
+        gettext("Có mã QR nhưng chưa dùng"),
+        gettext("Đứng yên 60 ngày trở lên"),
+        gettext("Trung vị số ngày đến: {stage}", stage=gettext(BY_CODE["qr_active"].name)),
+        gettext("Trung vị số ngày đến: {stage}", stage=gettext(BY_CODE["listed"].name)),
+        gettext("Số tổ"),
+        gettext("Số thành viên"),
+        gettext("Tình nguyện viên hoạt động"),
+    ]
+
+
+def _figures_cells(f: Figures) -> list[Any]:
+    return [
+        gettext(LEVEL_NAMES[f.level]),
+        f.code or "",
+        f.name,
+        f.merchants,
+        *(f.by_stage.get(s.code, 0) for s in STAGES),
+        *(f.reached.get(s.code, 0) for s in STAGES),
+        f.installed_not_using,
+        f.stalled,
+        f.median_days_to_qr_active if f.median_days_to_qr_active is not None else "",
+        f.median_days_to_listed if f.median_days_to_listed is not None else "",
+        f.teams,
+        f.members,
+        f.active_volunteers,
+    ]
+
+
+def table_rows(summary: Summary, table: Table) -> tuple[list[str], list[list[Any]]]:
+    """The header row and the rows of one dashboard table."""
+    area = _area_cells(summary)
+    if table in ("children", "teams"):
+        figures = summary.children if table == "children" else summary.teams_list
+        return _area_headers() + _figures_headers(), [[*area, *_figures_cells(f)] for f in figures]
+    if table == "stages":
+        headers = [
+            gettext("Mã giai đoạn"),
+            gettext("Giai đoạn"),
+            gettext("Hiện ở giai đoạn"),
+            gettext("Tỷ lệ hiện ở (%)"),
+            gettext("Từng đạt"),
+            gettext("Tỷ lệ từng đạt (%)"),
+        ]
+        rows = []
+        for s in STAGES:
+            current, reached = summary.by_stage.get(s.code, 0), summary.reached.get(s.code, 0)
+            rows.append(
+                [
+                    *area,
+                    s.code,
+                    gettext(s.name),
+                    current,
+                    _share(current, summary.merchants),
+                    reached,
+                    _share(reached, summary.merchants),
+                ]
+            )
+        return _area_headers() + headers, rows
+    if table == "trend":
+        headers = [gettext("Tháng"), gettext("Lượt thăm"), gettext("Tiểu thương mới")]
+        rows = [
+            [*area, month, summary.visits_by_month.get(month, 0), new]
+            for month, new in summary.new_by_month.items()
+        ]
+        return _area_headers() + headers, rows
+    headers = [
+        gettext("Mã địa bàn đặt chỉ tiêu"),
+        gettext("Địa bàn đặt chỉ tiêu"),
+        gettext("Mã giai đoạn"),
+        gettext("Giai đoạn"),
+        gettext("Chỉ tiêu (%)"),
+        gettext("Hiện đạt (%)"),
+        gettext("Đã đạt"),
+        gettext("Hạn"),
+        gettext("Địa bàn chậm nhất"),
+    ]
+    rows = [
+        [
+            *area,
+            t.area,
+            t.area_name,
+            t.stage,
+            gettext(BY_CODE[t.stage].name),  # type: ignore[index]
+            t.share_percent,
+            t.percent,
+            gettext("Có") if t.met else gettext("Chưa"),
+            t.due_on.isoformat(),
+            "; ".join(f"{b.name} ({b.percent}%)" for b in t.behind),
+        ]
+        for t in summary.targets
+    ]
+    return _area_headers() + headers, rows
+
+
+def csv_bytes(headers: list[str], rows: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return "\ufeff".encode() + buffer.getvalue().encode()
+
+
+async def xlsx_bytes(headers: list[str], rows: list[list[Any]], *, sheet: str) -> bytes:
+    def build() -> bytes:
+        workbook = Workbook(write_only=True)
+        ws = workbook.create_sheet(sheet)
+        ws.freeze_panes = "A2"
+        bold = Font(bold=True)
+        header = []
+        for title in headers:
+            cell = WriteOnlyCell(ws, value=title)
+            cell.font = bold
+            header.append(cell)
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue()
+
+    return await anyio.to_thread.run_sync(build)
+
+
+def filename(summary: Summary, table: Table, fmt: str) -> str:
+    return f"bao-cao-{summary.code or 'ca-nuoc'}-{table}-{local_date(summary.as_of).isoformat()}.{fmt}"

@@ -1,0 +1,331 @@
+"""Officer dashboards as tablet pages: the summary of an area with charts and tables, drill-down to
+its sub-areas, targets, and every table as CSV or XLSX."""
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from babel.numbers import format_decimal
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+from msgspec import Struct
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.accounts.guards import requires_user
+from service.accounts.schemas import CurrentUser
+from service.errors import FieldErrors
+from service.i18n import current_locale, gettext
+from service.onboarding.stages import STAGES, StageCode, local_date
+from service.reports import charts, exports
+from service.reports.exports import LEVEL_NAMES
+from service.reports.feedback import TOPICS, FeedbackService
+from service.reports.summaries import NO_VILLAGE, Area, Summary, SummaryService
+from service.reports.targets import SETTERS, TargetIn, TargetService
+from service.web import clean_form, flash, parse_form
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+_AREA = re.compile(r"^(\d{2}|\d{5})?$")
+TARGET_STAGES = [s for s in STAGES if s.code != "registered"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def number(value: float | int | None) -> str:
+    """A figure as the reader's locale writes it (1.234,5 in Vietnamese); a dash when unknown."""
+    if value is None:
+        return "—"
+    locale = "vi_VN" if current_locale.get() == "vi" else "en_GB"
+    return format_decimal(value, format="#,##0.#", locale=locale)
+
+
+def _month(month: str) -> str:
+    """A chart label: 2026-05 as 05/26, short enough for twelve side by side."""
+    return f"{month[5:]}/{month[2:4]}"
+
+
+def percent(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+def dashboard_url(level: str, code: str | None) -> str | None:
+    """The dashboard of an area, or None where there is none (a commune's merchants without village)."""
+    if level == "country":
+        return "/reports"
+    if not code or code.endswith(NO_VILLAGE):
+        return None
+    key = {"province": "area", "commune": "area", "village": "village", "team": "team"}[level]
+    return f"/reports?{key}={code}"
+
+
+def _query(place: Area) -> dict[str, str]:
+    if place.level in ("province", "commune"):
+        return {"area": place.code or ""}
+    if place.level in ("village", "team"):
+        return {place.level: place.code or ""}
+    return {}
+
+
+def _is_jurisdiction(by: CurrentUser, place: Area) -> bool:
+    """Whether the area is all the caller sees, so unfiltered lists (the worklist) show just it."""
+    scope = by.scope
+    return (
+        (scope.level == "all" and place.level == "country")
+        or (scope.level == "province" and place.level == "province" and place.code == by.province_code)
+        or (scope.level == "commune" and place.level == "commune" and place.code == by.commune_code)
+        or (
+            scope.level == "team"
+            and place.level == "team"
+            and by.team_id is not None
+            and place.code == by.team_id.hex
+        )
+    )
+
+
+def _merchant_list(by: CurrentUser, place: Area) -> str | None:
+    """The merchant list filtered to the area (the list filters by commune, village or team only)."""
+    if place.level == "commune":
+        return f"/merchants/?commune_code={place.code}"
+    if place.level == "village":
+        return f"/merchants/?village_id={place.code}"
+    if place.level == "team":
+        return f"/merchants/?team_id={place.code}"
+    return "/merchants/?" if _is_jurisdiction(by, place) else None
+
+
+def _allows(by: CurrentUser, level: str, code: str | None) -> bool:
+    scope = by.scope
+    if scope.level == "all":
+        return True
+    if level == "province":
+        return scope.level == "province" and code == by.province_code
+    if level == "commune":
+        return scope.level in ("province", "commune") and (
+            scope.level == "province" or code == by.commune_code
+        )
+    return False
+
+
+def _feedback_area(place: Area) -> dict[str, str | None]:
+    if place.level == "province":
+        return {"province_code": place.code, "commune_code": None}
+    if place.level == "country":
+        return {"province_code": None, "commune_code": None}
+    return {"province_code": None, "commune_code": place.commune_code}
+
+
+class TargetForm(Struct, kw_only=True, forbid_unknown_fields=False):
+    stage: StageCode
+    share_percent: int
+    due_on: date
+
+
+def _target_in(values: dict[str, Any], area: str) -> tuple[TargetIn | None, dict[str, str]]:
+    form, errors = parse_form(values, TargetForm)
+    if form is not None and not 1 <= form.share_percent <= 100:
+        errors = {"share_percent": gettext("Tỷ lệ phải từ 1 đến 100.")}
+    if form is None or errors:
+        return None, errors
+    return TargetIn(
+        stage=form.stage, share_percent=form.share_percent, due_on=form.due_on, area=area or None
+    ), {}
+
+
+async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, place: Area) -> dict[str, Any]:
+    merchants = summary.merchants
+    stages = [
+        {
+            "code": s.code,
+            "name": gettext(s.name),
+            "current": summary.by_stage.get(s.code, 0),
+            "share": percent(summary.by_stage.get(s.code, 0), merchants),
+            "reached": summary.reached.get(s.code, 0),
+            "reached_share": percent(summary.reached.get(s.code, 0), merchants),
+        }
+        for s in STAGES
+    ]
+    months = list(summary.new_by_month)
+    trend = [
+        {"month": m, "visits": summary.visits_by_month.get(m, 0), "new": summary.new_by_month.get(m, 0)}
+        for m in months
+    ]
+    list_url = _merchant_list(by, place)
+    worklist = None
+    if _is_jurisdiction(by, place):
+        worklist = "/worklist?team=1" if by.scope.level == "team" else "/worklist"
+    feedback = await FeedbackService(session).counts(by, **_feedback_area(place))
+    feedback_url = "/reports/feedback"
+    if place.level in ("province", "commune"):
+        feedback_url += f"?area={place.code}"
+    elif place.level in ("village", "team"):
+        feedback_url += f"?area={place.commune_code}"
+    return {
+        "s": summary,
+        "place": place,
+        "level_name": gettext(LEVEL_NAMES[place.level]),
+        "stages": stages,
+        "trend": trend,
+        "charts": {
+            "stages": charts.bar_chart(
+                [(row["name"], row["current"]) for row in stages],
+                title=gettext("Tiểu thương theo giai đoạn hiện tại"),
+            ),
+            "funnel": charts.funnel(
+                [(row["name"], row["reached"]) for row in stages],
+                total=merchants,
+                title=gettext("Tỷ lệ từng đạt mỗi giai đoạn"),
+            ),
+            "visits": charts.trend(
+                [(_month(row["month"]), row["visits"]) for row in trend],
+                title=gettext("Lượt thăm theo tháng"),
+            ),
+            "new": charts.trend(
+                [(_month(row["month"]), row["new"]) for row in trend],
+                title=gettext("Tiểu thương mới theo tháng"),
+            ),
+        },
+        "stage_codes": [s.code for s in STAGES],
+        "stage_names": {s.code: s.name for s in STAGES},
+        "target_stages": TARGET_STAGES,
+        "can_set_targets": by.role in SETTERS and place.level in ("country", "province", "commune"),
+        "list_url": list_url,
+        "list_sep": "&" if list_url and not list_url.endswith("?") else "",
+        "worklist": worklist,
+        "feedback": feedback,
+        "feedback_url": feedback_url,
+        "topics": TOPICS,
+        "url": dashboard_url,
+        "allows": lambda level, code: _allows(by, level, code),
+        "query": urlencode(_query(place)),
+        "number": number,
+        "today": local_date(summary.as_of).isoformat(),
+    }
+
+
+class ReportPages(Controller):
+    path = "/reports"
+    guards = [requires_user]
+
+    async def _render(
+        self,
+        request: Request,
+        session: AsyncSession,
+        *,
+        area: str | None = None,
+        village: uuid.UUID | None = None,
+        team: uuid.UUID | None = None,
+        values: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Template:
+        reports = SummaryService(session)
+        place = await reports.resolve(by=request.user, area=area, village=village, team=team)
+        summary = await reports.of(place, now=utcnow())
+        context = await _context(session, request.user, summary, place)
+        context["values"] = values or {"stage": "qr_active", "share_percent": "", "due_on": ""}
+        context["errors"] = errors or {}
+        return Template("reports/dashboard.html.j2", context=context, status_code=status)
+
+    @get("/", name="reports.dashboard")
+    async def dashboard(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        area: FromQuery[str | None] = None,
+        village: FromQuery[uuid.UUID | None] = None,
+        team: FromQuery[uuid.UUID | None] = None,
+    ) -> Template:
+        return await self._render(request, db_session, area=area or None, village=village, team=team)
+
+    @post("/targets", name="reports.target_set")
+    async def set_target(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
+        values = clean_form(data)
+        area = str(values.get("area") or "")
+        if not _AREA.match(area):
+            raise FieldErrors([("area", gettext("Mã địa bàn không hợp lệ."))])
+        target, errors = _target_in(values, area)
+        if target is not None:
+            try:
+                await TargetService(db_session).set(by=request.user, data=target, at=utcnow())
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+        if errors:
+            return await self._render(
+                request, db_session, area=area or None, values=values, errors=errors, status=422
+            )
+        flash(request, gettext("Đã lưu chỉ tiêu."), "success")
+        back = request.app.route_reverse("reports.dashboard") + (f"?area={area}" if area else "")
+        return Redirect(back, status_code=303)
+
+    @post("/targets/{target_id:uuid}/delete", name="reports.target_delete")
+    async def delete_target(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        target_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        area = str(clean_form(data).get("area") or "")
+        await TargetService(db_session).remove(by=request.user, target_id=target_id, at=utcnow())
+        flash(request, gettext("Đã xóa chỉ tiêu."), "success")
+        back = request.app.route_reverse("reports.dashboard")
+        if area and _AREA.match(area):
+            back += f"?area={area}"
+        return Redirect(back, status_code=303)
+
+    async def _export(
+        self,
+        request: Request,
+        session: AsyncSession,
+        fmt: Literal["csv", "xlsx"],
+        table: exports.Table,
+        area: str | None,
+        village: uuid.UUID | None,
+        team: uuid.UUID | None,
+    ) -> Response[bytes]:
+        reports = SummaryService(session)
+        place = await reports.resolve(by=request.user, area=area or None, village=village, team=team)
+        summary = await reports.of(place, now=utcnow())
+        headers, rows = exports.table_rows(summary, table)
+        if fmt == "csv":
+            body, media_type = exports.csv_bytes(headers, rows), exports.CSV_TYPE
+        else:
+            body, media_type = await exports.xlsx_bytes(headers, rows, sheet=table), exports.XLSX_TYPE
+        name = exports.filename(summary, table, fmt)
+        return Response(
+            body,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
+
+    @get("/export.csv", name="reports.export_csv")
+    async def export_csv(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        table: FromQuery[exports.Table],
+        area: FromQuery[str | None] = None,
+        village: FromQuery[uuid.UUID | None] = None,
+        team: FromQuery[uuid.UUID | None] = None,
+    ) -> Response[bytes]:
+        return await self._export(request, db_session, "csv", table, area, village, team)
+
+    @get("/export.xlsx", name="reports.export_xlsx")
+    async def export_xlsx(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        table: FromQuery[exports.Table],
+        area: FromQuery[str | None] = None,
+        village: FromQuery[uuid.UUID | None] = None,
+        team: FromQuery[uuid.UUID | None] = None,
+    ) -> Response[bytes]:
+        return await self._export(request, db_session, "xlsx", table, area, village, team)
