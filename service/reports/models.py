@@ -24,9 +24,11 @@ class ReportCount(Base):
 
     # "p" province code, "c" commune code, "v" village id (hex; "<commune>-" for no village),
     # "t" team id (hex). The country is the sum of its provinces.
+    # Key order (level, metric, area, bucket): "this metric for every province" (the country and
+    # its drill-down) is one range of the primary key, as is "this metric for these areas".
     level: Mapped[str] = mapped_column(String(1), primary_key=True)
-    area: Mapped[str] = mapped_column(String(40), primary_key=True)
     metric: Mapped[str] = mapped_column(String(12), primary_key=True)
+    area: Mapped[str] = mapped_column(String(40), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(20), primary_key=True)  # "" when the metric has none
     n: Mapped[int] = mapped_column(Integer)
 

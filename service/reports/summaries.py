@@ -11,6 +11,7 @@ figure below comes from that area's rows only.
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -212,7 +213,10 @@ class SummaryService:
                 level, None if level == "province" else [c.code for c in children], now=now
             )
         if place.level == "country":
-            own = await self._figures("province", None, now=now, whole=True)
+            # The country is its provinces added up; only the medians need its own histogram.
+            own = {"": _added(figures.values())}
+            medians = await self._figures("province", None, now=now, whole=True, medians_only=True)
+            own[""].update((k, v) for k, v in medians.get("", {}).items() if k.startswith("median"))
         else:
             own = await self._figures(place.level, [place.code], now=now)
         summary = Summary(
@@ -336,7 +340,13 @@ class SummaryService:
         return [Area("team", tid.hex, name, place.province_code, place.code) for tid, name in rows]
 
     async def _figures(
-        self, level: Level, areas: Sequence[str | None] | None, *, now: datetime, whole: bool = False
+        self,
+        level: Level,
+        areas: Sequence[str | None] | None,
+        *,
+        now: datetime,
+        whole: bool = False,
+        medians_only: bool = False,
     ) -> dict[str, dict]:
         """Merchant figures per area of one level (`areas` None: every area of the level), from the
         counters; `whole`: all of them summed as one, under the key "" (the country)."""
@@ -354,14 +364,14 @@ class SummaryService:
                 area, {"by_stage": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}}
             )
 
+        if medians_only:
+            return await self._medians(key, where, out, entry)
         plain = await self.session.execute(
             select(key, c.metric, c.bucket, func.sum(c.n))
             .where(
                 *where,
-                or_(
-                    c.metric.in_(("merchants", "stage", "reached")),
-                    and_(c.metric.in_(("new", "visits")), c.bucket >= months[0]),
-                ),
+                c.metric.in_(("merchants", "stage", "reached", "new", "visits")),  # ranges of the key
+                or_(c.metric.in_(("merchants", "stage", "reached")), c.bucket >= months[0]),
             )
             .group_by(key, c.metric, c.bucket)
         )
@@ -384,6 +394,7 @@ class SummaryService:
             select(key, c.metric, func.sum(c.n))
             .where(
                 *where,
+                c.metric.in_(("unused_on", "stalled_on")),
                 or_(
                     and_(c.metric == "unused_on", c.bucket <= unused_cut.isoformat()),
                     and_(c.metric == "stalled_on", c.bucket <= stalled_cut.isoformat()),
@@ -393,8 +404,12 @@ class SummaryService:
         )
         for area, metric, n in aged:
             entry(area)["installed_not_using" if metric == "unused_on" else "stalled"] = int(n)
-        # Medians from the day-count histograms: the first bucket where the running total reaches
-        # half (and passes half, for an even count), computed by window functions in the database.
+        return await self._medians(key, where, out, entry)
+
+    async def _medians(self, key: ColumnElement, where: list, out: dict[str, dict], entry) -> dict[str, dict]:
+        """Medians from the day-count histograms: the first bucket where the running total reaches
+        half (and passes half, for an even count), computed by window functions in the database."""
+        c = ReportCount
         histogram = (
             select(key.label("area"), c.metric, c.bucket, func.sum(c.n).label("n"))
             .where(*where, c.metric.in_(("to_qr_active", "to_listed")))
@@ -505,6 +520,23 @@ class SummaryService:
             )
         ).one()
         return int(team_count or 0), int(members or 0), int(active_n or 0)
+
+
+def _added(many) -> dict:
+    """Figures of areas that together make a larger one, added up (not the medians)."""
+    total: dict = {
+        "by_stage": Counter(),
+        "reached": Counter(),
+        "visits_by_month": Counter(),
+        "new_by_month": Counter(),
+    }
+    for figures in many:
+        for name, value in figures.items():
+            if isinstance(value, dict):
+                total[name].update(value)
+            elif not name.startswith("median"):
+                total[name] = total.get(name, 0) + value
+    return {name: dict(value) if isinstance(value, Counter) else value for name, value in total.items()}
 
 
 def _fields(figures: dict | None, months: list[str]) -> dict:

@@ -27,8 +27,8 @@ def upgrade() -> None:
     op.create_table(
         "report_counts",
         sa.Column("level", sa.String(1), primary_key=True),
-        sa.Column("area", sa.String(40), primary_key=True),
         sa.Column("metric", sa.String(12), primary_key=True),
+        sa.Column("area", sa.String(40), primary_key=True),
         sa.Column("bucket", sa.String(20), primary_key=True),
         sa.Column("n", sa.Integer(), nullable=False),
     )
