@@ -2,11 +2,20 @@ import uuid
 from datetime import datetime
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import audit
 from service.db import Base
+from service.merchants.privacy import ERASED_NAME
+from service.merchants.relations import Reference, erase_hook
 
+ENTITY = "payment_account"  # audit entries, filed under the merchant's id (see services.py)
+# What an erased account holds instead of its number: unique per row (the database keeps a
+# merchant's live numbers unique, and one trader may hold two accounts at one bank) and never a
+# valid number (those are upper-case letters and digits), so no QR can be made from it.
+ERASED_PREFIX = "da-xoa-"
 _LIVE = text("removed_at IS NULL")
 _LIVE_PRIMARY = text("is_primary AND removed_at IS NULL")
 
@@ -77,3 +86,37 @@ class Poster(Base):
     printed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
     province_code: Mapped[str] = mapped_column(String(2))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+def erased_number(account_id: uuid.UUID) -> str:
+    return f"{ERASED_PREFIX}{account_id.hex[:12]}"
+
+
+@erase_hook("payment_accounts")
+async def erase_payment_accounts(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """A trader's data erased: the number and holder's name go, from the rows and from their audit
+    entries; bank, service, primary flag and dates stay, so counts by bank and stage history hold."""
+    accounts = await session.scalars(
+        select(PaymentAccount).where(PaymentAccount.merchant_id.in_(merchant_ids))
+    )
+    for account in accounts:
+        account.account = erased_number(account.id)
+        account.holder_name = ERASED_NAME
+        account.updated_at = at
+    await session.flush()
+    await audit.scrub(session, entity_type=ENTITY, entity_ids=merchant_ids, fields=("account", "holder_name"))
+
+
+@erase_hook("posters")
+async def erase_posters(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """The printed QR text holds the account number: it goes, and the posters stop verifying."""
+    await session.execute(
+        update(Poster)
+        .where(Poster.merchant_id.in_(merchant_ids), Poster.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    await session.execute(update(Poster).where(Poster.merchant_id.in_(merchant_ids)).values(payload=""))

@@ -7,8 +7,24 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import audit
 from service.db import Base
 from service.merchants.relations import Reference, erase_hook
+
+ENTITY = "storefront"  # audit entries, filed under the merchant's id (see services.py)
+# Audited values that may be personal: free texts, the contact phone, shop links, photos, and the
+# address made from the business name. Product names and prices are the market's and stay.
+PERSONAL_AUDIT_FIELDS = (
+    "headline",
+    "description",
+    "location_note",
+    "map_url",
+    "contact_phone",
+    "links",
+    "slug",
+    "cover_image_id",
+    "image_id",
+)
 
 
 class Storefront(Base):
@@ -124,7 +140,8 @@ async def erase_storefronts(
     from their name; edit links are revoked. Product names and prices stay: they are the market's.
 
     The photo files stay in the media folder while other products may share them; nothing links to
-    them any more."""
+    them any more. The storefront's audit entries keep who changed what, not the erased values."""
+    await audit.scrub(session, entity_type=ENTITY, entity_ids=merchant_ids, fields=PERSONAL_AUDIT_FIELDS)
     storefronts = list(
         await session.scalars(select(Storefront).where(Storefront.merchant_id.in_(merchant_ids)))
     )

@@ -31,7 +31,14 @@ from service.merchants.services import MerchantService
 from service.onboarding.services import OnboardingService
 from service.places.models import Commune
 from service.storefronts import photos, validation
-from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
+from service.storefronts.models import (
+    ENTITY,
+    EditLink,
+    Product,
+    StoredImage,
+    Storefront,
+    StorefrontSlug,
+)
 from service.storefronts.public import CONSENT, image_view, page_url, price_text
 from service.storefronts.schemas import (
     EditLinkView,
@@ -42,7 +49,6 @@ from service.storefronts.schemas import (
 from service.storefronts.slugs import base_slug, unique_slug
 from service.text import fold
 
-ENTITY = "storefront"
 EDITORS = ("volunteer", "team_leader")
 MAX_PRODUCTS = 200
 
