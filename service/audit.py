@@ -6,7 +6,7 @@ the entries are shown, by the owning area's privacy rule.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -90,6 +90,33 @@ async def record(
     )
     session.add(entry)
     return entry
+
+
+SCRUBBED = "•••"  # what an entry keeps of a value erased at its owner's request
+
+
+async def scrub(
+    session: AsyncSession, *, entity_type: str, entity_ids: Iterable[uuid.UUID | str], fields: Iterable[str]
+) -> int:
+    """Replace the values of `fields` in the entries of these entities (a data-subject erasure):
+    who changed what and when stays, the erased values do not. Returns how many entries changed."""
+    names, ids = set(fields), [str(i) for i in entity_ids]
+    if not ids:
+        return 0
+    scrubbed = 0
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id.in_(ids))
+    )
+    for entry in rows:
+        changes = dict(entry.changes)
+        touched = names & set(changes)
+        for field in touched:
+            before, after = changes[field]
+            changes[field] = [None if before is None else SCRUBBED, None if after is None else SCRUBBED]
+        if touched:
+            entry.changes = changes
+            scrubbed += 1
+    return scrubbed
 
 
 async def entries(

@@ -121,6 +121,7 @@ _TITLES = {
     404: N_("Không tìm thấy"),
     405: N_("Không hỗ trợ thao tác này"),
     409: N_("Xung đột dữ liệu"),
+    410: N_("Không còn nữa"),
     413: N_("Tệp quá lớn"),
     422: N_("Dữ liệu chưa hợp lệ"),
     429: N_("Quá nhiều yêu cầu"),

@@ -56,7 +56,7 @@ ERASED_VALUES: dict[str, Any] = {
     "lat": None,
     "lon": None,
 }
-SCRUBBED = "•••"  # what an audit entry keeps of an erased value
+SCRUBBED = audit.SCRUBBED  # what an audit entry keeps of an erased value
 
 
 class ErasureResult(msgspec.Struct, kw_only=True):

@@ -10,15 +10,30 @@ from datetime import date, datetime
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.audit import AuditEntry
 from service.db import Base
+from service.merchants.relations import Reference, erase_hook
 
 
 class StageEvent(Base):
-    """One step up or down the value chain, or a leader's verification. Never updated or deleted."""
+    """One step up or down the value chain, or a leader's verification. Never updated or deleted,
+    with one exception: a trader's data erasure clears the free text (`erase_stage_events`)."""
 
     __tablename__ = "stage_events"
     __table_args__ = (
@@ -94,3 +109,33 @@ class MerchantStage(Base):
 # type), so that payment accounts, storefronts and later areas appear without changes here. The
 # audit table's own index leads with entity_type; this one serves that lookup.
 Index("ix_audit_entries_entity_id_at", AuditEntry.entity_id, AuditEntry.at)
+
+
+@erase_hook("stage_events")
+async def erase_stage_events(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """Volunteers' notes and shop links may name or identify the trader: they go. Stage, kind,
+    source, times and who recorded stay, so the current stage and every statistic are unchanged."""
+    await session.execute(
+        update(StageEvent)
+        .where(StageEvent.merchant_id.in_(merchant_ids), StageEvent.note.is_not(None))
+        .values(note=None)
+    )
+    linked = await session.scalars(
+        select(StageEvent).where(StageEvent.merchant_id.in_(merchant_ids), StageEvent.evidence.is_not(None))
+    )
+    for event in linked:
+        if event.evidence and event.evidence.get("link"):
+            event.evidence = {**event.evidence, "link": None}
+    await session.flush()
+
+
+@erase_hook("visits")
+async def erase_visits(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """The visit's note is free text about the trader; date, minutes, topics and outcome stay."""
+    await session.execute(
+        update(Visit).where(Visit.merchant_id.in_(merchant_ids), Visit.note.is_not(None)).values(note=None)
+    )

@@ -2,11 +2,21 @@ import uuid
 from datetime import datetime
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import audit
 from service.db import Base
+from service.merchants.models import Merchant
+from service.merchants.privacy import ERASED_NAME
+from service.merchants.relations import Reference, erase_hook, merge_hook
 
+ENTITY = "payment_account"  # audit entries, filed under the merchant's id (see services.py)
+# What an erased account holds instead of its number: unique per row (the database keeps a
+# merchant's live numbers unique, and one trader may hold two accounts at one bank) and never a
+# valid number (those are upper-case letters and digits), so no QR can be made from it.
+ERASED_PREFIX = "da-xoa-"
 _LIVE = text("removed_at IS NULL")
 _LIVE_PRIMARY = text("is_primary AND removed_at IS NULL")
 
@@ -77,3 +87,85 @@ class Poster(Base):
     printed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
     province_code: Mapped[str] = mapped_column(String(2))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+def erased_number(account_id: uuid.UUID) -> str:
+    return f"{ERASED_PREFIX}{account_id.hex[:12]}"
+
+
+@erase_hook("payment_accounts")
+async def erase_payment_accounts(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """A trader's data erased: the number and holder's name go, from the rows and from their audit
+    entries; bank, service, primary flag and dates stay, so counts by bank and stage history hold."""
+    accounts = await session.scalars(
+        select(PaymentAccount).where(PaymentAccount.merchant_id.in_(merchant_ids))
+    )
+    for account in accounts:
+        account.account = erased_number(account.id)
+        account.holder_name = ERASED_NAME
+        account.updated_at = at
+    await session.flush()
+    await audit.scrub(session, entity_type=ENTITY, entity_ids=merchant_ids, fields=("account", "holder_name"))
+
+
+@erase_hook("posters")
+async def erase_posters(
+    session: AsyncSession, reference: Reference, merchant_ids: list[uuid.UUID], at: datetime
+) -> None:
+    """The printed QR text holds the account number: it goes, and the posters stop verifying."""
+    await session.execute(
+        update(Poster)
+        .where(Poster.merchant_id.in_(merchant_ids), Poster.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    await session.execute(update(Poster).where(Poster.merchant_id.in_(merchant_ids)).values(payload=""))
+
+
+@merge_hook("payment_accounts")
+async def merge_payment_accounts(
+    session: AsyncSession, reference: Reference, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+) -> tuple[int, int]:
+    """Every account of the duplicate moves to the survivor. When the survivor already has a
+    primary, the duplicate's primary moves as a secondary account. An account recorded on both
+    (same bank and number) stays live once: the duplicate's copy moves as removed, and its posters
+    now verify against the survivor's copy, so the QR codes at the stall stay valid."""
+    theirs = list(
+        await session.scalars(select(PaymentAccount).where(PaymentAccount.merchant_id == duplicate_id))
+    )
+    if not theirs:
+        return 0, 0
+    survivor = await session.get(Merchant, survivor_id)
+    assert survivor is not None
+    at = survivor.updated_at  # the merge's time: the merge sets it before calling the hooks
+    ours = {
+        (a.bank_bin, a.account): a
+        for a in await session.scalars(
+            select(PaymentAccount).where(
+                PaymentAccount.merchant_id == survivor_id, PaymentAccount.removed_at.is_(None)
+            )
+        )
+    }
+    has_primary = any(a.is_primary for a in ours.values())
+    for account in theirs:
+        if account.removed_at is not None:
+            continue
+        same = ours.get((account.bank_bin, account.account))
+        if same is not None:
+            account.is_primary = False
+            account.removed_at = at
+            account.updated_at = at
+            await session.execute(
+                update(Poster)
+                .where(Poster.payment_account_id == account.id)
+                .values(payment_account_id=same.id)
+            )
+        elif account.is_primary and has_primary:
+            account.is_primary = False
+            account.updated_at = at
+    await session.flush()  # demoted first: the database allows one live primary per merchant
+    for account in theirs:
+        account.merchant_id = survivor_id
+    await session.flush()
+    return len(theirs), 0

@@ -13,19 +13,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
-from service.errors import NotFound
+from service.errors import DomainError, NotFound
 from service.i18n import N_
 from service.merchants.models import Merchant
+from service.merchants.privacy import is_erased
 from service.merchants.services import MerchantService
 from service.payments import banks, codes
-from service.payments.models import PaymentAccount, Poster
+from service.payments.models import ERASED_PREFIX, PaymentAccount, Poster
 from service.payments.poster import PosterData, mask_account
+from service.payments.privacy import is_erased_account
 from service.payments.schemas import MarketSheet, PosterView, SheetRow, VerifyView
-from service.payments.services import NoPaymentAccount, PaymentService, live_poster, payload_of, stage_reached
+from service.payments.services import (
+    AccountErased,
+    NoPaymentAccount,
+    PaymentService,
+    live_poster,
+    payload_of,
+    stage_reached,
+)
 from service.places.models import Commune, Province
 from service.text import fold
 
 MAX_PER_PDF = 200  # posters in one market PDF (~50 kB and ~25 ms each); bigger markets print in parts
+
+
+class PosterWithdrawn(DomainError):
+    """`/v/{code}` of a poster whose trader had their data erased: nothing of it is shown."""
+
+    status_code = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("Mã này không còn hiệu lực: người bán đã yêu cầu xóa dữ liệu. Đừng chuyển tiền theo biển này.")
+        )
 
 
 def verify_url(public_url: str, code: str) -> str:
@@ -71,6 +91,8 @@ class PosterService:
     async def print_poster(self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime) -> Poster:
         """Print the primary account's poster (anyone who may see the merchant: see privacy.py)."""
         m = await self.merchants.get(by=by, merchant_id=merchant_id)
+        if is_erased(m):
+            raise AccountErased()
         primary = await self.payments.primary(m.id)
         if primary is None:
             raise NoPaymentAccount()
@@ -85,6 +107,8 @@ class PosterService:
         m = await self.merchants.get(by=by, merchant_id=poster.merchant_id)
         account = await self.session.get(PaymentAccount, poster.payment_account_id)
         assert account is not None
+        if is_erased_account(account):
+            raise AccountErased()
         return poster, m, account
 
     async def poster_view(self, *, by: CurrentUser, code: str, public_url: str) -> PosterView:
@@ -147,7 +171,8 @@ class PosterService:
                 PaymentAccount,
                 (PaymentAccount.merchant_id == Merchant.id)
                 & PaymentAccount.removed_at.is_(None)
-                & PaymentAccount.is_primary.is_(True),
+                & PaymentAccount.is_primary.is_(True)
+                & ~PaymentAccount.account.startswith(ERASED_PREFIX),  # an erased trader: no QR
             )
             .where(self.merchants._visible(by), Merchant.market == market)
             .order_by(Merchant.stall, Merchant.name_fold, Merchant.id)
@@ -206,6 +231,8 @@ class PosterService:
         m = await self.session.get(Merchant, poster.merchant_id)
         account = await self.session.get(PaymentAccount, poster.payment_account_id)
         assert m is not None and account is not None
+        if is_erased_account(account):
+            raise PosterWithdrawn()
         commune = await self.session.get(Commune, m.commune_code)
         province = await self.session.get(Province, m.province_code)
         bank = banks.by_bin(account.bank_bin)

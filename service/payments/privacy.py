@@ -12,8 +12,10 @@ The account holder's name is not masked: the poster prints it and payers' apps s
 """
 
 import uuid
+from typing import Any
 
 from service.accounts.schemas import CurrentUser
+from service.payments.models import ERASED_PREFIX
 from service.payments.poster import mask_account
 
 _TEAM_ROLES = ("volunteer", "team_leader")
@@ -33,3 +35,8 @@ def may_change_accounts(user: CurrentUser, *, team_id: uuid.UUID | None) -> bool
     """Adding, choosing the primary and removing: the people who sit with the trader, and admins.
     Officers are read-mostly (DESIGN §6), and they only ever see masked numbers."""
     return sees_account_number(user, team_id=team_id)
+
+
+def is_erased_account(account: Any) -> bool:
+    """An account whose number and holder were erased at the trader's request (see models.py)."""
+    return getattr(account, "account", "").startswith(ERASED_PREFIX)

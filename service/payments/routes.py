@@ -293,6 +293,9 @@ def poster_out(request: Request, poster: Poster) -> PosterOut:
 _NOT_VISIBLE = ResponseSpec(
     ApiError, description="No such merchant or account in your jurisdiction", generate_examples=False
 )
+_ERASED = ResponseSpec(
+    ApiError, description="The trader's personal data was erased: no QR any more", generate_examples=False
+)
 
 
 class PaymentAccountApi(Controller):
@@ -400,6 +403,7 @@ class PaymentAccountApi(Controller):
         name="api.merchants.payment_qr",
         responses={
             404: _NOT_VISIBLE,
+            410: _ERASED,
             409: ResponseSpec(
                 ApiError, description="The merchant has no payment account", generate_examples=False
             ),
@@ -430,6 +434,7 @@ class PaymentAccountApi(Controller):
         status_code=201,
         responses={
             404: _NOT_VISIBLE,
+            410: _ERASED,
             409: ResponseSpec(
                 ApiError, description="The merchant has no payment account", generate_examples=False
             ),

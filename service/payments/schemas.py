@@ -156,6 +156,7 @@ class PaymentSection(Struct, kw_only=True):
     can_change: bool
     poster_code: str | None  # the live poster of the primary account, if one was printed
     history: list["PaymentEvent"] | None  # for team leaders and officers, as the merchant audit
+    erased: bool = False  # the trader's data was erased: banks only, no QR, nothing to change
 
 
 class PaymentEvent(Struct, kw_only=True):

@@ -21,12 +21,18 @@ from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_, gettext
 from service.merchants.models import Merchant
-from service.merchants.services import MerchantService
+from service.merchants.privacy import is_erased
+from service.merchants.services import Erased, MerchantService
 from service.onboarding.services import OnboardingService
 from service.onboarding.stages import StageCode
 from service.payments import banks, codes, render, validation
-from service.payments.models import PaymentAccount, Poster
-from service.payments.privacy import may_change_accounts, sees_account_number, shown_account
+from service.payments.models import ENTITY, PaymentAccount, Poster
+from service.payments.privacy import (
+    is_erased_account,
+    may_change_accounts,
+    sees_account_number,
+    shown_account,
+)
 from service.payments.schemas import (
     PAYMENT_ACTIONS,
     PaymentAccountIn,
@@ -37,7 +43,6 @@ from service.payments.schemas import (
 )
 from service.payments.vietqr import VietQR, encode
 
-ENTITY = "payment_account"
 AUDIT_READERS = ("team_leader", "commune_officer", "province_officer", "admin")
 _SNAPSHOT = ("merchant_id", "bank_bin", "service", "account", "holder_name", "is_primary")
 
@@ -47,6 +52,17 @@ class NoPaymentAccount(DomainError):
 
     def __init__(self) -> None:
         super().__init__(N_("Tiểu thương chưa có tài khoản nhận tiền. Hãy thêm tài khoản trước."))
+
+
+class AccountErased(DomainError):
+    """The trader's personal data was erased: the account keeps only its bank, so there is no QR."""
+
+    status_code = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_("Dữ liệu cá nhân của tiểu thương này đã được xóa theo yêu cầu; không còn mã QR nhận tiền.")
+        )
 
 
 class AccountsChanged(DomainError):
@@ -123,7 +139,7 @@ class PaymentService:
             bank_short_name=bank.short_name if bank else None,
             bank_name=bank.full_name if bank else None,
             service=account.service,  # type: ignore[arg-type]
-            account=shown_account(account.account, full=full),
+            account="" if is_erased_account(account) else shown_account(account.account, full=full),
             account_masked=not full,
             holder_name=account.holder_name,
             is_primary=account.is_primary,
@@ -141,15 +157,17 @@ class PaymentService:
         m = await self.merchants.get(by=by, merchant_id=merchant_id)
         full = sees_account_number(by, team_id=m.team_id)
         live = await self._live(m.id)
-        primary = next((a for a in live if a.is_primary), None)
+        erased = is_erased(m)
+        primary = None if erased else next((a for a in live if a.is_primary), None)
         poster = await live_poster(self.session, primary) if primary else None
         return PaymentSection(
             merchant_id=m.id,
             accounts=[self.out(a, full=full) for a in live],
             qr_version=render.version(payload_of(primary)) if primary else None,
-            can_change=may_change_accounts(by, team_id=m.team_id),
+            can_change=not erased and may_change_accounts(by, team_id=m.team_id),
             poster_code=codes.display(poster.code) if poster else None,
             history=await self.history(by=by, merchant=m) if by.role in AUDIT_READERS else None,
+            erased=erased,
         )
 
     async def history(self, *, by: CurrentUser, merchant: Merchant) -> list[PaymentEvent]:
@@ -160,8 +178,11 @@ class PaymentService:
             select(PaymentAccount).where(PaymentAccount.merchant_id == merchant.id)
         ):
             bank = banks.by_bin(account.bank_bin)
-            number = shown_account(account.account, full=full)
-            labels[str(account.id)] = f"{bank.short_name if bank else account.bank_bin} · {number}"
+            name = bank.short_name if bank else account.bank_bin
+            if is_erased_account(account):
+                labels[str(account.id)] = name
+            else:
+                labels[str(account.id)] = f"{name} · {shown_account(account.account, full=full)}"
         events = []
         for entry in await audit.entries(self.session, entity_type=ENTITY, entity_id=merchant.id):
             action = entry.action
@@ -190,6 +211,8 @@ class PaymentService:
     ) -> PaymentQrOut:
         """The primary account's VietQR; an amount or a memo makes it a one-payment (dynamic) QR."""
         m = await self.merchants.get(by=by, merchant_id=merchant_id)
+        if is_erased(m):
+            raise AccountErased()
         errors: list[tuple[str, str]] = []
         parsed: dict[str, Any] = {}
         for field, parse, raw in (
@@ -224,8 +247,11 @@ class PaymentService:
     # --- writing -------------------------------------------------------------------------------
 
     async def editable_merchant(self, *, by: CurrentUser, merchant_id: uuid.UUID) -> Merchant:
-        """The merchant, if the caller may change its payment accounts (404 unseen, 403 officers)."""
+        """The merchant, if the caller may change its payment accounts (404 unseen, 403 officers,
+        409 once the trader's data was erased: the record is read-only)."""
         m = await self.merchants.get(by=by, merchant_id=merchant_id)
+        if is_erased(m):
+            raise Erased()
         if not may_change_accounts(by, team_id=m.team_id):
             raise Forbidden(N_("Chỉ tổ phụ trách tiểu thương mới thêm hoặc sửa tài khoản nhận tiền."))
         return m

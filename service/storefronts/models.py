@@ -3,12 +3,30 @@ from datetime import datetime
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, select, update
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import audit
 from service.db import Base
-from service.merchants.relations import Reference, erase_hook
+from service.merchants.models import Merchant
+from service.merchants.relations import Reference, erase_hook, merge_hook
+from service.text import fold
+
+ENTITY = "storefront"  # audit entries, filed under the merchant's id (see services.py)
+# Audited values that may be personal: free texts, the contact phone, shop links, photos, and the
+# address made from the business name. Product names and prices are the market's and stay.
+PERSONAL_AUDIT_FIELDS = (
+    "headline",
+    "description",
+    "location_note",
+    "map_url",
+    "contact_phone",
+    "links",
+    "slug",
+    "cover_image_id",
+    "image_id",
+)
 
 
 class Storefront(Base):
@@ -124,7 +142,8 @@ async def erase_storefronts(
     from their name; edit links are revoked. Product names and prices stay: they are the market's.
 
     The photo files stay in the media folder while other products may share them; nothing links to
-    them any more."""
+    them any more. The storefront's audit entries keep who changed what, not the erased values."""
+    await audit.scrub(session, entity_type=ENTITY, entity_ids=merchant_ids, fields=PERSONAL_AUDIT_FIELDS)
     storefronts = list(
         await session.scalars(select(Storefront).where(Storefront.merchant_id.in_(merchant_ids)))
     )
@@ -151,3 +170,59 @@ async def erase_storefronts(
         .values(revoked_at=at)
     )
     await session.flush()
+
+
+def search_key(sf: Storefront, market: str | None, product_names: list[str]) -> str:
+    """The directory's search key: headline, market, location and product names, folded."""
+    parts = [sf.headline, market, sf.location_note, *product_names]
+    return fold(" ".join(p for p in parts if p))[:1000]
+
+
+@merge_hook("storefronts")
+async def merge_storefronts(
+    session: AsyncSession, reference: Reference, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+) -> tuple[int, int]:
+    """The duplicate's storefront moves to a survivor that has none. When both have one, the
+    survivor's stays with its texts; the duplicate's products are appended to it (photos kept),
+    its addresses lead there (301), the trader's edit links open it, and it is published if either
+    was. The duplicate's storefront stays with the tombstone, unpublished under a retired address,
+    so the directory never lists the trader twice."""
+    theirs = await session.scalar(select(Storefront).where(Storefront.merchant_id == duplicate_id))
+    if theirs is None:
+        return 0, 0
+    ours = await session.scalar(select(Storefront).where(Storefront.merchant_id == survivor_id))
+    if ours is None:
+        theirs.merchant_id = survivor_id
+        await session.flush()
+        return 1, 0
+    survivor = await session.get(Merchant, survivor_id)
+    assert survivor is not None
+    at = survivor.updated_at  # the merge's time: the merge sets it before calling the hooks
+    last = await session.scalar(select(func.max(Product.position)).where(Product.storefront_id == ours.id))
+    products = await session.scalars(
+        select(Product).where(Product.storefront_id == theirs.id).order_by(Product.position, Product.id)
+    )
+    for n, product in enumerate(products, start=(last or 0) + 1):
+        product.storefront_id = ours.id
+        product.province_code = ours.province_code
+        product.position = n
+        product.updated_at = at
+    await session.execute(
+        update(StorefrontSlug).where(StorefrontSlug.storefront_id == theirs.id).values(storefront_id=ours.id)
+    )
+    await session.execute(
+        update(EditLink).where(EditLink.storefront_id == theirs.id).values(storefront_id=ours.id)
+    )
+    if theirs.published and not ours.published:
+        ours.published, ours.published_at = True, theirs.published_at
+    theirs.slug = f"da-gop-{theirs.id.hex[:12]}"
+    theirs.published = False
+    theirs.search_fold = ""
+    theirs.updated_at = at
+    session.add(StorefrontSlug(slug=theirs.slug, storefront_id=theirs.id, created_at=at))
+    await session.flush()
+    names = list(await session.scalars(select(Product.name).where(Product.storefront_id == ours.id)))
+    ours.search_fold = search_key(ours, survivor.market, names)
+    ours.updated_at = at
+    await session.flush()
+    return 0, 1

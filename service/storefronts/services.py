@@ -31,7 +31,15 @@ from service.merchants.services import MerchantService
 from service.onboarding.services import OnboardingService
 from service.places.models import Commune
 from service.storefronts import photos, validation
-from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
+from service.storefronts.models import (
+    ENTITY,
+    EditLink,
+    Product,
+    StoredImage,
+    Storefront,
+    StorefrontSlug,
+    search_key,
+)
 from service.storefronts.public import CONSENT, image_view, page_url, price_text
 from service.storefronts.schemas import (
     EditLinkView,
@@ -40,9 +48,7 @@ from service.storefronts.schemas import (
     StorefrontSection,
 )
 from service.storefronts.slugs import base_slug, unique_slug
-from service.text import fold
 
-ENTITY = "storefront"
 EDITORS = ("volunteer", "team_leader")
 MAX_PRODUCTS = 200
 
@@ -531,8 +537,7 @@ class StorefrontService:
     async def _touch(self, sf: Storefront, merchant: Merchant, *, at: datetime) -> None:
         """After any change: the search key (headline, place, product names) and the time."""
         names = await self.session.scalars(select(Product.name).where(Product.storefront_id == sf.id))
-        parts = [sf.headline, merchant.market, sf.location_note, *names]
-        sf.search_fold = fold(" ".join(p for p in parts if p))[:1000]
+        sf.search_fold = search_key(sf, merchant.market, list(names))
         sf.updated_at = at
         await self.session.flush()
 
