@@ -7,12 +7,15 @@ A merchant contributes, at each level it belongs to (province, commune, village,
 - `reached/<code>`      1 for every stage it ever reached (a `reached` event in its log)
 - `new/<YYYY-MM>`       1 for the month it was registered
 - `stalled_on/<day>`    the day its current stage was reached, unless it is at the last stage
-- `unused_on/<day>`     the day it got its QR code, while it holds `qr_issued` and not `qr_active`
+- `unused`, `unused_on/<day>`  1, and the day it got its QR code, while it holds `qr_issued` and
+                        not `qr_active`
 - `to_qr_active/<days>`, `to_listed/<days>`  days from registration to holding that stage
 - `visits/<YYYY-MM>`    its visits per month
 
-Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is the sum of the
-`unused_on` buckets up to a cut-off day chosen at read time, so it is exact whenever it is asked.
+Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is `unused` less
+the `unused_on` buckets after a cut-off day chosen at read time (at most 30 rows), so it is exact
+whenever it is asked; stalled is likewise the merchants below the last stage less the recent
+`stalled_on` buckets.
 
 Every write path that changes any of this adds the difference between the merchant's contribution
 after and before (`apply`): the stage write path computes both from the log it already holds
@@ -98,6 +101,7 @@ def stage_figures(state: MerchantState) -> Counter[Figure]:
     if state.current_stage != LAST_STAGE:
         figures["stalled_on", local_date(state.stage_reached_at).isoformat()] += 1
     if "qr_issued" in state.holds and "qr_active" not in state.holds:
+        figures["unused", ""] += 1
         figures["unused_on", local_date(state.holds["qr_issued"]).isoformat()] += 1
     for code in ("qr_active", "listed"):
         if code in state.holds:

@@ -34,6 +34,7 @@ from service.onboarding.stages import (
     local_date,
 )
 from service.places.models import Commune, Province, Village
+from service.reports.counters import LAST_STAGE
 from service.reports.models import ReportCount, Target
 
 Level = Literal["country", "province", "commune", "village", "team"]
@@ -120,10 +121,22 @@ def _percent(share: float) -> float:
     return round(share * 100, 1)
 
 
-def _median(low: str | None, high: str | None) -> float | None:
-    if low is None or high is None:
+def _median(buckets: Sequence[tuple[str, int]]) -> float | None:
+    """The median of a histogram given as (days, count) in ascending order."""
+    total = sum(n for _, n in buckets)
+    if not total:
         return None
-    return (int(low) + int(high)) / 2
+    low = high = None
+    running = 0
+    for days, n in buckets:
+        running += n
+        if low is None and running * 2 >= total:
+            low = int(days)
+        if running * 2 > total:
+            high = int(days)
+            break
+    assert low is not None and high is not None
+    return (low + high) / 2
 
 
 class SummaryService:
@@ -365,13 +378,13 @@ class SummaryService:
             )
 
         if medians_only:
-            return await self._medians(key, where, out, entry)
+            return await self._medians(key, where, out, entry, whole=whole)
         plain = await self.session.execute(
             select(key, c.metric, c.bucket, func.sum(c.n))
             .where(
                 *where,
-                c.metric.in_(("merchants", "stage", "reached", "new", "visits")),  # ranges of the key
-                or_(c.metric.in_(("merchants", "stage", "reached")), c.bucket >= months[0]),
+                c.metric.in_(("merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
+                or_(c.metric.in_(("merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
             )
             .group_by(key, c.metric, c.bucket)
         )
@@ -379,6 +392,8 @@ class SummaryService:
             figures = entry(area)
             if metric == "merchants":
                 figures["merchants"] = int(n)
+            elif metric == "unused":
+                figures["installed_not_using"] = int(n)
             elif metric == "stage":
                 figures["by_stage"][bucket] = int(n)
             elif metric == "reached":
@@ -387,62 +402,47 @@ class SummaryService:
                 figures["new_by_month"][bucket] = int(n)
             else:
                 figures["visits_by_month"][bucket] = int(n)
-        # Cut the day histograms at today's thresholds: "30+ days ago" is every day up to the cut.
-        unused_cut = local_date(days_ago(now, INSTALLED_NOT_USING_AFTER)) - timedelta(days=1)
-        stalled_cut = local_date(days_ago(now, STALLED_AFTER)) - timedelta(days=1)
-        aged = await self.session.execute(
-            select(key, c.metric, func.sum(c.n))
-            .where(
-                *where,
-                c.metric.in_(("unused_on", "stalled_on")),
-                or_(
-                    and_(c.metric == "unused_on", c.bucket <= unused_cut.isoformat()),
-                    and_(c.metric == "stalled_on", c.bucket <= stalled_cut.isoformat()),
-                ),
+        for figures in out.values():
+            figures["stalled"] = figures.get("merchants", 0) - figures["by_stage"].get(LAST_STAGE, 0)
+        # "30+ days ago" is everything but the last days: subtract the day buckets after the cut,
+        # a short range of the key whatever the area's age.
+        for metric, age, figure in (
+            ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using"),
+            ("stalled_on", STALLED_AFTER, "stalled"),
+        ):
+            cut = local_date(days_ago(now, age)) - timedelta(days=1)
+            recent = await self.session.execute(
+                select(key, func.sum(c.n))
+                .where(*where, c.metric == metric, c.bucket > cut.isoformat())
+                .group_by(key)
             )
-            .group_by(key, c.metric)
-        )
-        for area, metric, n in aged:
-            entry(area)["installed_not_using" if metric == "unused_on" else "stalled"] = int(n)
-        return await self._medians(key, where, out, entry)
+            for area, n in recent:
+                entry(area)[figure] = entry(area).get(figure, 0) - int(n)
+        return await self._medians(key, where, out, entry, whole=whole)
 
-    async def _medians(self, key: ColumnElement, where: list, out: dict[str, dict], entry) -> dict[str, dict]:
-        """Medians from the day-count histograms: the first bucket where the running total reaches
-        half (and passes half, for an even count), computed by window functions in the database."""
+    async def _medians(
+        self, key: ColumnElement, where: list, out: dict[str, dict], entry, *, whole: bool
+    ) -> dict[str, dict]:
+        """Medians from the day-count histograms (each area's buckets, in key order): the bucket
+        where the running total reaches half, and the one where it passes half (an even count).
+        The histograms are short (one row per distinct number of days), so they are read whole."""
         c = ReportCount
-        histogram = (
-            select(key.label("area"), c.metric, c.bucket, func.sum(c.n).label("n"))
-            .where(*where, c.metric.in_(("to_qr_active", "to_listed")))
-            .group_by(key, c.metric, c.bucket)
-            .subquery()
+        query = select(key, c.metric, c.bucket, c.n if not whole else func.sum(c.n)).where(
+            *where, c.metric.in_(("to_qr_active", "to_listed")), c.n > 0
         )
-        running = select(
-            histogram.c.area,
-            histogram.c.metric,
-            histogram.c.bucket,
-            func.sum(histogram.c.n)
-            .over(partition_by=(histogram.c.area, histogram.c.metric), order_by=histogram.c.bucket)
-            .label("running"),
-            func.sum(histogram.c.n).over(partition_by=(histogram.c.area, histogram.c.metric)).label("total"),
-        ).subquery()
-        medians = await self.session.execute(
-            select(
-                running.c.area,
-                running.c.metric,
-                func.min(case((running.c.running * 2 >= running.c.total, running.c.bucket))),
-                func.min(case((running.c.running * 2 > running.c.total, running.c.bucket))),
-            )
-            .where(running.c.total > 0)
-            .group_by(running.c.area, running.c.metric)
-        )
-        for area, metric, low, high in medians:
-            entry(area)[f"median_days_{metric}"] = _median(low, high)
+        if whole:
+            query = query.group_by(key, c.metric, c.bucket)
+        histograms: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for area, metric, bucket, n in await self.session.execute(query.order_by(key, c.metric, c.bucket)):
+            histograms.setdefault((area, metric), []).append((bucket, int(n)))
+        for (area, metric), buckets in histograms.items():
+            entry(area)[f"median_days_{metric}"] = _median(buckets)
         return out
 
     async def _people(self, place: Area, summary: Summary, *, now: datetime) -> None:
         """Teams, members and active volunteers of the area and of each child."""
         since = days_ago(now, ACTIVE_WITHIN - timedelta(days=1))  # today and the 29 days before
-        member = and_(User.active, User.role.in_(MEMBER_ROLES), User.team_id.is_not(None))
+        member = and_(User.active, User.role.in_(MEMBER_ROLES))  # both roles belong to a team
         active = func.sum(case((User.last_visit_at >= since, 1), else_=0))
         rows: dict[str, tuple[int, int, int]] = {}
         if place.level in ("country", "province"):
