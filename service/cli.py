@@ -264,6 +264,64 @@ def cmd_reports(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_rebuild_reports(settings))
 
 
+async def _bench_data(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from service.reports.generator import EmptyDatabaseRequired, generate
+
+    bars: dict[str, tqdm] = {}
+    names = {"merchants": "merchants", "counters": "report counters"}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if args.quiet:
+            return
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=names.get(phase, phase), file=sys.stderr)
+        bar.update(done - bar.n)
+
+    engine, sessions = _session_maker(settings)
+    started = time.perf_counter()
+    try:
+        async with sessions() as session:
+            try:
+                report = await generate(
+                    session,
+                    merchants=args.merchants,
+                    seed=args.seed,
+                    now=datetime.now(UTC),
+                    progress=progress,
+                )
+            except EmptyDatabaseRequired:
+                print(
+                    "The database already has merchants; bench data goes into an empty one.", file=sys.stderr
+                )
+                return 1
+            finally:
+                for bar in bars.values():
+                    bar.close()
+    finally:
+        await engine.dispose()
+    print(", ".join(f"{name} {n}" for name, n in report.counts.items()))
+    total = report.counts["merchants"] or 1
+    print("ever reached: " + ", ".join(f"{code} {n / total:.1%}" for code, n in report.reached.items()))
+    print("current stage: " + ", ".join(f"{code} {n / total:.1%}" for code, n in report.current.items()))
+    print(f"generated in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_bench_data(settings: Settings, args: argparse.Namespace) -> int:
+    from service import migrate
+
+    if args.merchants < 1:
+        print("--merchants must be at least 1.", file=sys.stderr)
+        return 2
+    migrate.upgrade(settings.database_url)
+    return asyncio.run(_bench_data(settings, args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     import uuid
 
@@ -356,6 +414,20 @@ def build_parser() -> argparse.ArgumentParser:
         "means (a restore, a bulk load). It locks nothing for long but takes minutes at millions.",
     )
     reports.set_defaults(func=cmd_reports)
+
+    bench = sub.add_parser(
+        "bench-data",
+        help="fill an empty database with a national-shaped data set for benchmarks",
+        description="All provinces and communes, villages, teams and volunteers, and merchants with 24 "
+        "months of stage events and visits, sized like the country (a few big provinces and communes, "
+        "a long tail). Migrates the database first; refuses one that already has merchants.",
+    )
+    bench.add_argument("--merchants", type=int, required=True, metavar="N")
+    bench.add_argument(
+        "--seed", type=int, default=1, help="the same seed and N give the same data set, dated back from now"
+    )
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=cmd_bench_data)
     return parser
 
 

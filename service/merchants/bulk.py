@@ -59,8 +59,15 @@ async def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     constants: Mapping[str, Any] | None = None,
+    prepared: bool = False,
 ) -> int:
-    """Insert `rows` (tuples in `columns` order) with `constants` added to every row."""
+    """Insert `rows` (tuples in `columns` order) with `constants` added to every row.
+
+    `prepared`: the rows (and constants) already hold what the driver takes, and go in as they are
+    (a generator of millions of rows makes them so directly). SQLite: UUIDs as their 16 bytes,
+    datetimes as UTC text "YYYY-MM-DD HH:MM:SS.ffffff", dates as ISO text, JSON as text, booleans
+    as 0/1. PostgreSQL: what COPY takes from asyncpg (UUIDs or their hex, aware datetimes, dates,
+    JSON as text)."""
     if not rows:
         return 0
     constants = dict(constants or {})
@@ -68,6 +75,15 @@ async def insert_rows(
     raw = (await connection.get_raw_connection()).driver_connection
     dialect = connection.dialect
     names = [*columns, *constants]
+    if prepared:
+        tail = tuple(constants.values())
+        if dialect.name == "postgresql":
+            records = (tuple(row) + tail for row in rows) if tail else rows
+            await raw.copy_records_to_table(table.name, records=records, columns=names)
+        else:
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+            await raw.executemany(sql, [tuple(row) + tail for row in rows] if tail else rows)
+        return len(rows)
     types = [table.c[name].type for name in names]
     width = len(columns)
     if dialect.name == "postgresql":
