@@ -35,6 +35,7 @@ from service.merchants.services import _folds
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.places.models import Commune, Village
+from service.reports import counters
 from service.text import fold
 
 PASSWORD = "bench-password"
@@ -707,18 +708,12 @@ async def generate(
             )
         await session.commit()
     if rebuild_counters:
-        # TODO: drop the fallback once reports.counters is on main.
-        try:
-            from service.reports import counters
-        except ImportError:
-            counters = None
-        if counters is not None:
-            if progress:
-                progress("counters", 0, 1)
-            await counters.rebuild(session)
-            await session.commit()
-            if progress:
-                progress("counters", 1, 1)
+        if progress:
+            progress("counters", 0, 1)
+        await counters.rebuild(session)
+        await session.commit()
+        if progress:
+            progress("counters", 1, 1)
     await session.execute(text("ANALYZE"))
     if dialect == "sqlite":
         await session.execute(text("PRAGMA cache_size = -2000"))

@@ -18,8 +18,9 @@ from service.merchants.services import _folds
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.services import as_rule
-from service.onboarding.worklist import local_date
+from service.onboarding.stages import local_date
 from service.places.models import Village
+from service.reports.models import ReportCount
 from service.settings import Settings
 from tests.conftest import PG_URL, SECRET, _pg_admin, _pg_url, run_blocking
 
@@ -71,6 +72,10 @@ async def test_every_province_has_merchants_and_the_count_is_exact(session) -> N
     ).all()
     sizes = sorted(n for _, n in communes)
     assert sizes[-1] >= 5 * sizes[len(sizes) // 2]  # a few big communes, a long tail
+    counted = select(func.sum(ReportCount.n)).where(
+        ReportCount.level == "p", ReportCount.metric == "merchants"
+    )
+    assert await session.scalar(counted) == MERCHANTS  # the report counters were rebuilt
 
 
 async def test_stage_columns_and_held_stages_are_progress_of_the_log(session) -> None:
