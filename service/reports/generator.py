@@ -12,7 +12,9 @@ What the write path derives is derived the same way here: each merchant's stage 
 `merchant_stages` rows are `stages.progress` of its generated log (as `OnboardingService._apply`
 writes them), its last visit and next follow-up are those of its latest visit, and each member's
 `last_visit_at` is their latest visit. Rows go in through `merchants.bulk.insert_rows` (COPY on
-PostgreSQL, executemany on SQLite), committed per batch; the report counters are rebuilt at the end.
+PostgreSQL, executemany on SQLite), committed per batch, with the big tables' secondary indexes
+dropped meanwhile and built again at the end (an interrupted run leaves a database to throw away);
+then the report counters are rebuilt.
 """
 
 import math
@@ -681,21 +683,37 @@ async def generate(
             ("merchant_stages", MerchantStage.__table__, STAGE_COLUMNS, None),
             ("visits", Visit.__table__, VISIT_COLUMNS, None),
         )
-        for start in range(0, len(drawn), batch):
-            out: tuple[list, list, list, list] = ([], [], [], [])
-            for i in range(start, min(start + batch, len(drawn))):
-                merchant_row, event_rows, stage_rows, visit_rows = generator.merchant(i, *drawn[i])
-                out[0].append(merchant_row)
-                out[1].extend(event_rows)
-                out[2].extend(stage_rows)
-                out[3].extend(visit_rows)
-            for (name, table, columns, constants), chunk in zip(tables, out, strict=True):
-                report.counts[name] += await insert_rows(
-                    session, table, columns, chunk, constants=constants, prepared=True
-                )
-            await session.commit()
-            if progress:
-                progress("merchants", start + len(out[0]), len(drawn))
+        # Secondary indexes are built once at the end: sorting millions of keys beats inserting
+        # them one by one into ever larger B-trees. Primary keys and unique constraints stay.
+        indexes = await _secondary_indexes(
+            session, [table.name for _, table, _, _ in tables], dialect=dialect
+        )
+        for name, _ in indexes:
+            await session.execute(text(f"DROP INDEX {name}"))
+        await session.commit()
+        try:
+            for start in range(0, len(drawn), batch):
+                out: tuple[list, list, list, list] = ([], [], [], [])
+                for i in range(start, min(start + batch, len(drawn))):
+                    merchant_row, event_rows, stage_rows, visit_rows = generator.merchant(i, *drawn[i])
+                    out[0].append(merchant_row)
+                    out[1].extend(event_rows)
+                    out[2].extend(stage_rows)
+                    out[3].extend(visit_rows)
+                for (name, table, columns, constants), chunk in zip(tables, out, strict=True):
+                    report.counts[name] += await insert_rows(
+                        session, table, columns, chunk, constants=constants, prepared=True
+                    )
+                await session.commit()
+                if progress:
+                    progress("merchants", start + len(out[0]), len(drawn))
+        finally:
+            await session.rollback()
+            for n, (_, create) in enumerate(indexes, start=1):
+                await session.execute(text(create))
+                await session.commit()
+                if progress:
+                    progress("indexes", n, len(indexes))
         users = User.__table__
         latest = [
             {"b_id": uuid.UUID(int=user), "b_at": datetime.fromtimestamp(at, UTC)}
@@ -720,6 +738,24 @@ async def generate(
         await session.execute(text("PRAGMA synchronous = NORMAL"))
     await session.commit()
     return report
+
+
+async def _secondary_indexes(
+    session: AsyncSession, tables: list[str], *, dialect: str
+) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the tables' indexes that back no constraint."""
+    if dialect == "sqlite":
+        query = text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name IN :tables ORDER BY name"
+        ).bindparams(bindparam("tables", expanding=True))
+    else:
+        query = text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename IN :tables AND indexname NOT IN (SELECT conname FROM pg_constraint) "
+            "ORDER BY indexname"
+        ).bindparams(bindparam("tables", expanding=True))
+    return [(name, create) for name, create in await session.execute(query, {"tables": tables})]
 
 
 async def _people(session: AsyncSession, generator: Generator, rows: dict[str, list]) -> None:

@@ -185,3 +185,12 @@ async def test_teams_members_and_merchant_fields_look_real(session) -> None:
         assert merchant.village_id is None or merchant.village_id in covered[merchant.team_id]
         assert merchant.consent_by_id in {u.id for u in members[merchant.team_id]}
     assert len({m for m in await session.scalars(select(Merchant.owner_phone))}) == MERCHANTS
+
+
+async def test_indexes_dropped_for_the_load_are_back(session) -> None:
+    from service.reports.generator import _secondary_indexes
+
+    tables = [Merchant.__table__, StageEvent.__table__, MerchantStage.__table__, Visit.__table__]
+    dialect = (await session.connection()).dialect.name
+    found = {name for name, _ in await _secondary_indexes(session, [t.name for t in tables], dialect=dialect)}
+    assert found == {index.name for table in tables for index in table.indexes}
