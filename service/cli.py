@@ -272,7 +272,7 @@ async def _bench_data(settings: Settings, args: argparse.Namespace) -> int:
     from service.reports.generator import EmptyDatabaseRequired, generate
 
     bars: dict[str, tqdm] = {}
-    names = {"merchants": "merchants", "counters": "report counters"}
+    names = {"counters": "report counters"}
 
     def progress(phase: str, done: int, total: int) -> None:
         if args.quiet:
@@ -308,7 +308,8 @@ async def _bench_data(settings: Settings, args: argparse.Namespace) -> int:
     total = report.counts["merchants"] or 1
     print("ever reached: " + ", ".join(f"{code} {n / total:.1%}" for code, n in report.reached.items()))
     print("current stage: " + ", ".join(f"{code} {n / total:.1%}" for code, n in report.current.items()))
-    print(f"generated in {time.perf_counter() - started:.1f} s")
+    phases = ", ".join(f"{phase} {seconds:.1f}" for phase, seconds in report.seconds.items())
+    print(f"generated in {time.perf_counter() - started:.1f} s ({phases})")
     return 0
 
 
