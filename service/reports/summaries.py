@@ -57,8 +57,6 @@ class Figures(msgspec.Struct, kw_only=True):
     reached: dict[str, int] = {}  # stage → merchants that ever reached it
     installed_not_using: int = 0  # QR issued 30+ days ago, still not in use
     stalled: int = 0  # at the same stage for 60+ days, below the top
-    median_days_to_qr_active: float | None = None  # from registration, over those that got there
-    median_days_to_listed: float | None = None
     teams: int = 0
     members: int = 0
     active_volunteers: int = 0
@@ -92,6 +90,10 @@ class TargetProgress(msgspec.Struct, kw_only=True):
 
 class Summary(Figures, kw_only=True):
     as_of: datetime
+    # Medians of the area itself (a sub-area's are on its own summary): days from registration to
+    # holding the stage, over the merchants that hold it.
+    median_days_to_qr_active: float | None = None
+    median_days_to_listed: float | None = None
     parents: list[dict[str, str | None]] = []  # the way up, for breadcrumbs: {"level", "code", "name"}
     children: list[Figures] = []
     teams_list: list[Figures] = []  # a commune's teams, beside its villages
@@ -226,10 +228,7 @@ class SummaryService:
                 level, None if level == "province" else [c.code for c in children], now=now
             )
         if place.level == "country":
-            # The country is its provinces added up; only the medians need its own histogram.
-            own = {"": _added(figures.values())}
-            medians = await self._figures("province", None, now=now, whole=True, medians_only=True)
-            own[""].update((k, v) for k, v in medians.get("", {}).items() if k.startswith("median"))
+            own = {"": _added(figures.values())}  # the country is its provinces added up
         else:
             own = await self._figures(place.level, [place.code], now=now)
         summary = Summary(
@@ -239,6 +238,7 @@ class SummaryService:
             as_of=now,
             parents=await self._parents(place),
             **_fields(own.get(place.code or ""), months),
+            **await self._medians(place),
         )
         summary.children = [
             Figures(level=c.level, code=c.code, name=c.name, **_fields(figures.get(c.code or ""), months))
@@ -359,7 +359,6 @@ class SummaryService:
         *,
         now: datetime,
         whole: bool = False,
-        medians_only: bool = False,
     ) -> dict[str, dict]:
         """Merchant figures per area of one level (`areas` None: every area of the level), from the
         counters; `whole`: all of them summed as one, under the key "" (the country)."""
@@ -377,17 +376,14 @@ class SummaryService:
                 area, {"by_stage": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}}
             )
 
-        if medians_only:
-            return await self._medians(key, where, out, entry, whole=whole)
-        plain = await self.session.execute(
-            select(key, c.metric, c.bucket, func.sum(c.n))
-            .where(
-                *where,
-                c.metric.in_(("merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
-                or_(c.metric.in_(("merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
-            )
-            .group_by(key, c.metric, c.bucket)
+        # One row per (area, metric, bucket) within a level: only the country sums across areas (a
+        # GROUP BY elsewhere would sort what the key already keeps unique).
+        plain = select(key, c.metric, c.bucket, func.sum(c.n) if whole else c.n).where(
+            *where,
+            c.metric.in_(("merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
+            or_(c.metric.in_(("merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
         )
+        plain = await self.session.execute(plain.group_by(key, c.metric, c.bucket) if whole else plain)
         for area, metric, bucket, n in plain:
             figures = entry(area)
             if metric == "merchants":
@@ -418,26 +414,25 @@ class SummaryService:
             )
             for area, n in recent:
                 entry(area)[figure] = entry(area).get(figure, 0) - int(n)
-        return await self._medians(key, where, out, entry, whole=whole)
-
-    async def _medians(
-        self, key: ColumnElement, where: list, out: dict[str, dict], entry, *, whole: bool
-    ) -> dict[str, dict]:
-        """Medians from the day-count histograms (each area's buckets, in key order): the bucket
-        where the running total reaches half, and the one where it passes half (an even count).
-        The histograms are short (one row per distinct number of days), so they are read whole."""
-        c = ReportCount
-        query = select(key, c.metric, c.bucket, c.n if not whole else func.sum(c.n)).where(
-            *where, c.metric.in_(("to_qr_active", "to_listed")), c.n > 0
-        )
-        if whole:
-            query = query.group_by(key, c.metric, c.bucket)
-        histograms: dict[tuple[str, str], list[tuple[str, int]]] = {}
-        for area, metric, bucket, n in await self.session.execute(query.order_by(key, c.metric, c.bucket)):
-            histograms.setdefault((area, metric), []).append((bucket, int(n)))
-        for (area, metric), buckets in histograms.items():
-            entry(area)[f"median_days_{metric}"] = _median(buckets)
         return out
+
+    async def _medians(self, place: Area) -> dict[str, float | None]:
+        """The area's medians from its day-count histograms: one row per distinct number of days
+        (the country adds its provinces' up), a few hundred at most."""
+        c = ReportCount
+        where = [c.level == CODES["province" if place.level == "country" else place.level]]
+        if place.code is not None:
+            where.append(c.area == place.code)
+        rows = await self.session.execute(
+            select(c.metric, c.bucket, func.sum(c.n))
+            .where(*where, c.metric.in_(("to_qr_active", "to_listed")), c.n > 0)
+            .group_by(c.metric, c.bucket)
+            .order_by(c.metric, c.bucket)
+        )
+        histograms: dict[str, list[tuple[str, int]]] = {"to_qr_active": [], "to_listed": []}
+        for metric, bucket, n in rows:
+            histograms[metric].append((bucket, int(n)))
+        return {f"median_days_{metric}": _median(buckets) for metric, buckets in histograms.items()}
 
     async def _people(self, place: Area, summary: Summary, *, now: datetime) -> None:
         """Teams, members and active volunteers of the area and of each child."""
@@ -523,7 +518,7 @@ class SummaryService:
 
 
 def _added(many) -> dict:
-    """Figures of areas that together make a larger one, added up (not the medians)."""
+    """Figures of areas that together make a larger one, added up."""
     total: dict = {
         "by_stage": Counter(),
         "reached": Counter(),
@@ -534,7 +529,7 @@ def _added(many) -> dict:
         for name, value in figures.items():
             if isinstance(value, dict):
                 total[name].update(value)
-            elif not name.startswith("median"):
+            else:
                 total[name] = total.get(name, 0) + value
     return {name: dict(value) if isinstance(value, Counter) else value for name, value in total.items()}
 
