@@ -150,6 +150,22 @@ class _Locked(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
+def _state(merchant: _Locked, **fields: Any) -> counters.MerchantState:
+    """The locked merchant as the report counters see it (`fields` replace what changes)."""
+    return counters.MerchantState(
+        **{
+            "province_code": merchant.province_code,
+            "commune_code": merchant.commune_code,
+            "village_id": merchant.village_id,
+            "team_id": merchant.team_id,
+            "created_at": merchant.created_at,
+            "current_stage": merchant.current_stage,
+            "stage_reached_at": merchant.stage_reached_at,
+            **fields,
+        }
+    )
+
+
 class OnboardingService:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -242,12 +258,8 @@ class OnboardingService:
     def _figures(
         merchant: _Locked, progress: stages.Progress, *, stage: str, reached_at: datetime
     ) -> "Counter[counters.Key]":
-        state = counters.MerchantState(
-            province_code=merchant.province_code,
-            commune_code=merchant.commune_code,
-            village_id=merchant.village_id,
-            team_id=merchant.team_id,
-            created_at=merchant.created_at,
+        state = _state(
+            merchant,
             current_stage=stage,
             stage_reached_at=reached_at,
             holds=progress.reached,
@@ -555,16 +567,7 @@ class OnboardingService:
 
     async def _count_visit(self, merchant: _Locked, row: Visit) -> None:
         """The visit in the report counters, and the volunteer's latest visit (active volunteers)."""
-        state = counters.MerchantState(
-            province_code=merchant.province_code,
-            commune_code=merchant.commune_code,
-            village_id=merchant.village_id,
-            team_id=merchant.team_id,
-            created_at=merchant.created_at,
-            current_stage=merchant.current_stage,
-            stage_reached_at=merchant.stage_reached_at,
-            visit_days=(row.visited_on,),
-        )
+        state = _state(merchant, visit_days=(row.visited_on,))
         await counters.apply(self.session, counters.spread(state, counters.visit_figures(state)))
         await self.session.execute(
             update(User)
