@@ -27,16 +27,17 @@ raw tables; tests compare the two.
 import contextvars
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
+from service.merchants.bulk import insert_rows
 from service.merchants.models import Merchant
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
@@ -129,56 +130,65 @@ async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> di
     found: dict[uuid.UUID, MerchantState] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        rows = (
-            await session.execute(
-                select(
-                    Merchant.id,
-                    Merchant.province_code,
-                    Merchant.commune_code,
-                    Merchant.village_id,
-                    Merchant.team_id,
-                    Merchant.created_at,
-                    Merchant.current_stage,
-                    Merchant.stage_reached_at,
-                ).where(Merchant.id.in_(chunk), *LIVE)
-            )
-        ).all()
-        if not rows:
-            continue
-        live = [row.id for row in rows]
-        holds: dict[uuid.UUID, dict[str, datetime]] = {}
-        for merchant_id, stage, reached_at in await session.execute(
-            select(MerchantStage.merchant_id, MerchantStage.stage, MerchantStage.reached_at).where(
-                MerchantStage.merchant_id.in_(live)
-            )
-        ):
-            holds.setdefault(merchant_id, {})[stage] = reached_at
-        reached: dict[uuid.UUID, set[str]] = {}
-        for merchant_id, stage in await session.execute(
-            select(StageEvent.merchant_id, StageEvent.stage)
-            .where(StageEvent.merchant_id.in_(live), StageEvent.kind == "reached")
-            .distinct()
-        ):
-            reached.setdefault(merchant_id, set()).add(stage)
-        visits: dict[uuid.UUID, list[date]] = {}
-        for merchant_id, visited_on in await session.execute(
-            select(Visit.merchant_id, Visit.visited_on).where(Visit.merchant_id.in_(live))
-        ):
-            visits.setdefault(merchant_id, []).append(visited_on)
-        for row in rows:
-            found[row.id] = MerchantState(
-                province_code=row.province_code,
-                commune_code=row.commune_code,
-                village_id=row.village_id,
-                team_id=row.team_id,
-                created_at=row.created_at,
-                current_stage=row.current_stage,
-                stage_reached_at=row.stage_reached_at,
-                holds=holds.get(row.id, {}),
-                reached=frozenset(reached.get(row.id, ())),
-                visit_days=tuple(visits.get(row.id, ())),
-            )
+        found.update(await _load(session, lambda column, chunk=chunk: column.in_(chunk)))
     return found
+
+
+async def _load(
+    session: AsyncSession, which: Callable[[ColumnElement], ColumnElement[bool]]
+) -> dict[uuid.UUID, MerchantState]:
+    """The live merchants whose id `which` selects, with their held stages, stages ever reached
+    and visit days (one query per table)."""
+    rows = (
+        await session.execute(
+            select(
+                Merchant.id,
+                Merchant.province_code,
+                Merchant.commune_code,
+                Merchant.village_id,
+                Merchant.team_id,
+                Merchant.created_at,
+                Merchant.current_stage,
+                Merchant.stage_reached_at,
+            ).where(which(Merchant.id), *LIVE)
+        )
+    ).all()
+    if not rows:
+        return {}
+    holds: dict[uuid.UUID, dict[str, datetime]] = {}
+    for merchant_id, stage, reached_at in await session.execute(
+        select(MerchantStage.merchant_id, MerchantStage.stage, MerchantStage.reached_at).where(
+            which(MerchantStage.merchant_id)
+        )
+    ):
+        holds.setdefault(merchant_id, {})[stage] = reached_at
+    reached: dict[uuid.UUID, set[str]] = {}
+    for merchant_id, stage in await session.execute(
+        select(StageEvent.merchant_id, StageEvent.stage)
+        .where(which(StageEvent.merchant_id), StageEvent.kind == "reached")
+        .distinct()
+    ):
+        reached.setdefault(merchant_id, set()).add(stage)
+    visits: dict[uuid.UUID, list[date]] = {}
+    for merchant_id, visited_on in await session.execute(
+        select(Visit.merchant_id, Visit.visited_on).where(which(Visit.merchant_id))
+    ):
+        visits.setdefault(merchant_id, []).append(visited_on)
+    return {
+        row.id: MerchantState(
+            province_code=row.province_code,
+            commune_code=row.commune_code,
+            village_id=row.village_id,
+            team_id=row.team_id,
+            created_at=row.created_at,
+            current_stage=row.current_stage,
+            stage_reached_at=row.stage_reached_at,
+            holds=holds.get(row.id, {}),
+            reached=frozenset(reached.get(row.id, ())),
+            visit_days=tuple(visits.get(row.id, ())),
+        )
+        for row in rows
+    }
 
 
 def total(found: Iterable[MerchantState]) -> Counter[Key]:
@@ -302,19 +312,25 @@ async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
     counted_now: Counter[Key] = Counter()
     counted = 0
     last: uuid.UUID | None = None
-    while True:
-        query = select(Merchant.id).where(*LIVE).order_by(Merchant.id).limit(batch)
+    while True:  # batches of ids in key order, read as ranges of each table's merchant index
+        batch_ids = select(Merchant.id).order_by(Merchant.id).limit(batch)
         if last is not None:
-            query = query.where(Merchant.id > last)
-        ids = list(await session.scalars(query))
-        if not ids:
+            batch_ids = batch_ids.where(Merchant.id > last)
+        bounds = batch_ids.subquery()
+        low, high = (await session.execute(select(func.min(bounds.c.id), func.max(bounds.c.id)))).one()
+        if high is None:
             break
-        counted_now.update(total((await states(session, ids)).values()))
-        counted += len(ids)
-        last = ids[-1]
-    items = list(counted_now.items())
-    for start in range(0, len(items), 10_000):
-        await apply(session, dict(items[start : start + 10_000]))
+        found = await _load(session, lambda column, low=low, high=high: column.between(low, high))
+        counted_now.update(total(found.values()))
+        counted += len(found)
+        last = high
+    # The table is empty: plain bulk inserts (COPY on PostgreSQL), not upserts.
+    await insert_rows(
+        session,
+        ReportCount.__table__,
+        ("level", "area", "metric", "bucket", "n"),
+        [(*key, n) for key, n in sorted(counted_now.items()) if n],
+    )
     return counted
 
 
