@@ -316,10 +316,10 @@ async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
         batch_ids = select(Merchant.id).order_by(Merchant.id).limit(batch)
         if last is not None:
             batch_ids = batch_ids.where(Merchant.id > last)
-        bounds = batch_ids.subquery()
-        low, high = (await session.execute(select(func.min(bounds.c.id), func.max(bounds.c.id)))).one()
-        if high is None:
+        ids = list(await session.scalars(batch_ids))
+        if not ids:
             break
+        low, high = ids[0], ids[-1]
         found = await _load(session, lambda column, low=low, high=high: column.between(low, high))
         counted_now.update(total(found.values()))
         counted += len(found)
