@@ -54,7 +54,7 @@ class Figures(msgspec.Struct, kw_only=True):
     name: str
     merchants: int = 0
     by_stage: dict[str, int] = {}  # stage → merchants at it now
-    reached: dict[str, int] = {}  # stage → merchants that ever reached it
+    reached: dict[str, int] = {}  # stage → merchants with a `reached` event for it, held now or not
     installed_not_using: int = 0  # QR issued 30+ days ago, still not in use
     stalled: int = 0  # at the same stage for 60+ days, below the top
     teams: int = 0
