@@ -253,6 +253,10 @@ async def seed_demo_merchants(
         "Bạc Hàng Bạc Quốc Việt": 6,
         "Sửa xe Cửa Nam": 7,
     }
+    # Each demo team covers one village; its traders live there, so dashboards drill down to it.
+    village_of = dict(
+        (await session.execute(select(team_villages.c.team_id, team_villages.c.village_id))).all()
+    )
     for i, (name, owner, kind, category, market, stall) in enumerate(MERCHANTS):
         team, leader = leaders[by_name.get(name, team_of.get(market or "", 0))]
         values = {"business_name": name, "owner_name": owner, "market": market}
@@ -267,6 +271,7 @@ async def seed_demo_merchants(
                 owner_phone=f"+8490{5100000 + i * 7919:07d}",
                 province_code=team.province_code,
                 commune_code=team.commune_code,
+                village_id=village_of.get(team.id),
                 market=market,
                 stall=stall,
                 team_id=team.id,
