@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from service import migrate
 from service.accounts.models import Team, User
 from service.accounts.services import AccountService
-from service.db import create_engine, session_maker
+from service.db import create_engine, pg_admin, session_maker
 from service.merchants.imports import ImportOptions, ImportService, NameIndex
 from service.merchants.models import Merchant
 from service.settings import Settings
@@ -214,19 +214,6 @@ async def run_import(url: str, data: bytes, user_id: uuid.UUID) -> tuple[float, 
         await engine.dispose()
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def bench(label: str, url: str, data: bytes, rows: int) -> None:
     migrate.upgrade(url)
     user_id = asyncio.run(prepare(url))
@@ -256,7 +243,7 @@ def main() -> None:
     pg = os.environ.get("ONBOARD_TEST_DATABASE_URL")
     if pg:
         name = f"onboard_bench_import_{os.getpid()}"
-        asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
         try:
             bench(
                 "postgresql",
@@ -265,7 +252,7 @@ def main() -> None:
                 args.rows,
             )
         finally:
-            asyncio.run(_pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from service import migrate
 from service.accounts.models import Team, User
 from service.accounts.schemas import CurrentUser
-from service.db import create_engine, session_maker
+from service.db import create_engine, pg_admin, session_maker
 from service.merchants.models import Merchant
 from service.merchants.schemas import MerchantFilters
 from service.merchants.services import MerchantService
@@ -187,19 +187,6 @@ async def measure(url: str, label: str, commune: str, repeat: int) -> None:
         await engine.dispose()
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def run(label: str, url: str, args: argparse.Namespace) -> None:
     migrate.upgrade(url)
     commune, seconds = asyncio.run(fill(url, args.merchants, args.batch))
@@ -224,11 +211,11 @@ def main() -> None:
     pg = os.environ.get("ONBOARD_TEST_DATABASE_URL")
     if pg:
         name = f"onboard_bench_{os.getpid()}"
-        asyncio.run(_pg_admin(pg, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(pg, f'CREATE DATABASE "{name}"'))
         try:
             run("postgresql", make_url(pg).set(database=name).render_as_string(hide_password=False), args)
         finally:
-            asyncio.run(_pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

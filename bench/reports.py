@@ -40,7 +40,7 @@ from tqdm import tqdm
 from service import migrate
 from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
-from service.db import create_engine, session_maker
+from service.db import create_engine, pg_admin, session_maker
 from service.merchants.models import Merchant
 from service.onboarding.services import OnboardingService
 from service.reports import counters
@@ -204,19 +204,6 @@ async def overhead(url: str, label: str, events: int, rounds: int) -> None:
         await engine.dispose()
 
 
-async def _pg_admin(url: str, sql: str, *args) -> object:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
-    )
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
 def ensure(label: str, url: str, args: argparse.Namespace, reset) -> None:
     merchants, counted = (False, False) if args.fresh else asyncio.run(_loaded(url, args.merchants))
     if merchants:
@@ -257,21 +244,21 @@ def run_postgresql(args: argparse.Namespace, server: str) -> None:
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
 
     def reset() -> None:
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(server, f'CREATE DATABASE "{name}"'))
 
-    exists = asyncio.run(_pg_admin(server, "SELECT 1 FROM pg_database WHERE datname = $1", name))
+    exists = asyncio.run(pg_admin(server, "SELECT 1 FROM pg_database WHERE datname = $1", name))
     if not exists:
         reset()
     ensure("postgresql", url, args, reset)
     asyncio.run(measure(url, "postgresql", args.repeat))
     work = f"onboard_bench_work_{os.getpid()}"
-    asyncio.run(_pg_admin(server, f'CREATE DATABASE "{work}" TEMPLATE "{name}"'))
+    asyncio.run(pg_admin(server, f'CREATE DATABASE "{work}" TEMPLATE "{name}"'))
     try:
         work_url = make_url(server).set(database=work).render_as_string(hide_password=False)
         asyncio.run(overhead(work_url, "postgresql", args.events, args.rounds))
     finally:
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{work}" WITH (FORCE)'))
+        asyncio.run(pg_admin(server, f'DROP DATABASE IF EXISTS "{work}" WITH (FORCE)'))
 
 
 def main() -> None:

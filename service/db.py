@@ -9,6 +9,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
 )
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -67,3 +68,18 @@ def _ensure_sqlite_dir(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def pg_admin(url: str, sql: str, *args: Any) -> Any:
+    """Run one statement on the PostgreSQL server of `url`, outside SQLAlchemy and any transaction
+    (CREATE and DROP DATABASE for tests and benchmarks); returns its first value, if any."""
+    import asyncpg
+
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port or 5432, user=u.username, password=u.password, database=u.database
+    )
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from service import migrate
-from service.db import create_engine, session_maker
+from service.db import create_engine, pg_admin, session_maker
 from service.demo import seed_demo
 from service.settings import Settings
 
@@ -56,19 +56,6 @@ async def _seed(url: str) -> None:
         await engine.dispose()
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    url = make_url(PG_URL)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _pg_url(name: str) -> str:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -79,15 +66,15 @@ def template_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if PG_URL:
         name = f"onboard_tpl_{os.getpid()}"
         try:
-            run_blocking(asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+            run_blocking(asyncio.run, pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}"'))
         except OSError as exc:
             pytest.exit(f"PostgreSQL at ONBOARD_TEST_DATABASE_URL is unreachable: {exc}", returncode=3)
-        run_blocking(asyncio.run, _pg_admin(f'CREATE DATABASE "{name}"'))
+        run_blocking(asyncio.run, pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
         url = _pg_url(name)
         run_blocking(migrate.upgrade, url)
         run_blocking(asyncio.run, _seed(url))
         yield url
-        run_blocking(asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_blocking(asyncio.run, pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = tmp_path_factory.mktemp("db") / "template.sqlite3"
         url = f"sqlite+aiosqlite:///{path}"
@@ -103,7 +90,7 @@ def clone_database(template: str, tmp_path: Path) -> str:
     if PG_URL:
         name = f"onboard_t_{os.getpid()}_{next(_counter)}"
         source = make_url(template).database
-        run_blocking(asyncio.run, _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+        run_blocking(asyncio.run, pg_admin(PG_URL, f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
         return _pg_url(name)
     target = tmp_path / f"test-{uuid.uuid4().hex[:8]}.sqlite3"
     shutil.copyfile(make_url(template).database, target)
@@ -113,7 +100,7 @@ def clone_database(template: str, tmp_path: Path) -> str:
 def drop_database(url: str) -> None:
     if PG_URL:
         run_blocking(
-            asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            asyncio.run, pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
         )
 
 

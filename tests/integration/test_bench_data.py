@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from service import cli
 from service.accounts.models import Team, User, team_villages
-from service.db import create_engine, session_maker
+from service.db import create_engine, pg_admin, session_maker
 from service.merchants.identifiers import normalize_phone
 from service.merchants.models import Merchant
 from service.merchants.services import _folds
@@ -22,7 +22,7 @@ from service.onboarding.stages import local_date
 from service.places.models import Village
 from service.reports.models import ReportCount
 from service.settings import Settings
-from tests.conftest import PG_URL, SECRET, _pg_admin, _pg_url, run_blocking
+from tests.conftest import PG_URL, SECRET, _pg_url, run_blocking
 
 MERCHANTS = 2000
 
@@ -32,7 +32,7 @@ def bench_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh migrated database (not the demo template), filled by the command itself."""
     if PG_URL:
         name = f"onboard_bench_data_{os.getpid()}"
-        run_blocking(asyncio.run, _pg_admin(f'CREATE DATABASE "{name}"'))
+        run_blocking(asyncio.run, pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
         url = _pg_url(name)
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('bench') / 'bench.sqlite3'}"
@@ -51,7 +51,7 @@ def bench_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ[key] = value
     yield url
     if PG_URL:
-        run_blocking(asyncio.run, _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_blocking(asyncio.run, pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
