@@ -159,13 +159,7 @@ class SummaryService:
         scope = by.scope
         if team is not None or (area is None and village is None and scope.level == "team"):
             team_id = team if team is not None else by.team_id
-            row = (
-                await self.session.execute(
-                    select(Team.id, Team.name, Team.province_code, Team.commune_code).where(
-                        Team.id == team_id
-                    )
-                )
-            ).one_or_none()
+            row = await self._place(Team, team_id)
             if row is None:
                 raise FieldErrors([("team", gettext("Không có tổ này."))])
             if not (
@@ -177,13 +171,7 @@ class SummaryService:
         if scope.level == "team":
             raise Forbidden()  # teams see their own figures; areas are for officers
         if village is not None:
-            row = (
-                await self.session.execute(
-                    select(Village.id, Village.name, Village.province_code, Village.commune_code).where(
-                        Village.id == village
-                    )
-                )
-            ).one_or_none()
+            row = await self._place(Village, village)
             if row is None:
                 raise FieldErrors([("village", gettext("Không có thôn, tổ dân phố này."))])
             if not scope.allows_area(province_code=row.province_code, commune_code=row.commune_code):
@@ -202,6 +190,11 @@ class SummaryService:
                 raise Forbidden()
             return Area("commune", commune.code, commune.name, commune.province_code, commune.code)
         raise FieldErrors([("area", gettext("Mã tỉnh/thành phố hoặc xã/phường không tồn tại."))])
+
+    async def _place(self, model: type[Team] | type[Village], ident: uuid.UUID | None):
+        """A team or a village: its id, name, province and commune; None if there is none."""
+        query = select(model.id, model.name, model.province_code, model.commune_code).where(model.id == ident)
+        return (await self.session.execute(query)).one_or_none()
 
     # --- the summary --------------------------------------------------------------------------
 
