@@ -12,6 +12,11 @@ def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def nfc_or_none(value: str | None) -> str | None:
+    """`nfc`, with an empty or missing text as None (an optional note)."""
+    return (nfc(value) or None) if value is not None else None
+
+
 def fold(value: str) -> str:
     """Search key: lower case, no diacritics, đ→d, punctuation collapsed to single spaces."""
     decomposed = unicodedata.normalize("NFKD", value)  # NFKD also folds full-width forms

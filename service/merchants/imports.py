@@ -44,7 +44,7 @@ from service.errors import DomainError, Forbidden
 from service.i18n import N_, gettext
 from service.merchants import validation
 from service.merchants.bulk import cyclic_gc_paused, insert_rows, ordered_ids
-from service.merchants.models import Merchant
+from service.merchants.models import Merchant, live
 from service.merchants.privacy import ERASED_PHONE
 from service.merchants.schemas import FIELD_LABELS, Duplicate
 from service.merchants.search import similar_names
@@ -465,11 +465,7 @@ class ImportService:
         return found
 
     async def _duplicates_existing(self, rows: list[_Row], *, already: set[int]) -> list[Problem]:
-        live = and_(
-            Merchant.deleted_at.is_(None),
-            Merchant.merged_into_id.is_(None),
-            Merchant.owner_phone != ERASED_PHONE,
-        )
+        live_owner = and_(live(), Merchant.owner_phone != ERASED_PHONE)
         candidates = [r for r in rows if r.number not in already]
         existing: dict[tuple[str, str], Duplicate] = {}
         for start in range(0, len(candidates), BATCH):
@@ -481,7 +477,7 @@ class ImportService:
                     continue
                 result = await self.session.execute(
                     select(column, Merchant.id, Merchant.business_name, Merchant.commune_code).where(
-                        column.in_(values), live
+                        column.in_(values), live_owner
                     )
                 )
                 for value, mid, name, commune in result:
@@ -495,7 +491,7 @@ class ImportService:
             index = names[code] = NameIndex()
             result = await self.session.execute(
                 select(Merchant.id, Merchant.business_name, Merchant.name_fold).where(
-                    Merchant.commune_code == code, live
+                    Merchant.commune_code == code, live_owner
                 )
             )
             for mid, name, name_fold in result:

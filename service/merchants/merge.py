@@ -161,8 +161,7 @@ class MergeService:
         await self.session.flush()
         await merchants.on_merged(survivor=survivor, by=by, at=at)
         # The tombstone counts no more; the survivor counts with everything it took over.
-        after = await counters.contributions(self.session, [survivor.id, duplicate.id])
-        await counters.apply(self.session, counters.difference(after, counted))
+        await counters.recount(self.session, [survivor.id, duplicate.id], before=counted)
         return MergeResult(
             survivor_id=survivor.id, merged_id=duplicate.id, moved=moved, left_behind=left_behind
         )

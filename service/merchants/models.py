@@ -2,7 +2,7 @@ import uuid
 from datetime import date, datetime
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ColumnElement, Date, Float, ForeignKey, Index, Integer, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base
@@ -70,3 +70,8 @@ class Merchant(Base):
     search_fold: Mapped[str] = mapped_column(String(400))
 
     __mapper_args__ = {"version_id_col": version}
+
+
+def live() -> ColumnElement[bool]:
+    """A merchant that is neither deleted nor merged into another record: the ones that count."""
+    return and_(Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None))

@@ -2,7 +2,6 @@
 locking, soft delete, audit. Every query goes through `_visible(by)`: the caller's jurisdiction."""
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ from service.audit import AuditEntry, AuditOut
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_, gettext
 from service.merchants import validation
-from service.merchants.models import Merchant
+from service.merchants.models import Merchant, live
 from service.merchants.privacy import (
     ERASED_PHONE,
     Visibility,
@@ -111,10 +110,6 @@ class IdTaken(DomainError):
         super().__init__(N_("Mã bản ghi (id) này đã được dùng cho một tiểu thương khác."), field="id")
 
 
-def _live() -> ColumnElement[bool]:
-    return and_(Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None))
-
-
 def _snapshot(m: Merchant) -> dict[str, Any]:
     return {field: getattr(m, field) for field in EDITABLE}
 
@@ -141,7 +136,7 @@ class MerchantService:
         )
 
     def _visible(self, by: CurrentUser) -> ColumnElement[bool]:
-        return and_(_live(), self.in_scope(by))
+        return and_(live(), self.in_scope(by))
 
     def where_visible(self, by: CurrentUser) -> ColumnElement[bool]:
         """The filter every list of merchants uses (exports too): live, in the caller's jurisdiction."""
@@ -376,7 +371,7 @@ class MerchantService:
         nothing personal (id, business name, commune, reason)."""
         found: dict[uuid.UUID, Duplicate] = {}
         # An erased record keeps only statistics: it is nobody's duplicate any more.
-        others = [_live(), Merchant.owner_phone != ERASED_PHONE]
+        others = [live(), Merchant.owner_phone != ERASED_PHONE]
         others += [Merchant.id != exclude_id] if exclude_id else []
         columns = (Merchant.id, Merchant.business_name, Merchant.commune_code)
         for field in ("owner_phone", "tax_code", "owner_id_number"):
@@ -469,7 +464,7 @@ class MerchantService:
         """Stage 1 ("registered") of the onboarding log, in the same transaction as the registration."""
         from service.onboarding.services import OnboardingService  # onboarding imports this module
 
-        await counters.add_merchants(self.session, [merchant.id])  # then stage 1 adds what it reaches
+        await counters.recount(self.session, [merchant.id], before={})  # then stage 1 adds what it reaches
         await OnboardingService(self.session).record_automatic(
             merchant_id=merchant.id, stage="registered", at=at, by=by
         )
@@ -590,8 +585,7 @@ class MerchantService:
             await self.session.rollback()
             raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
         if counted is not None:
-            moved = await counters.contributions(self.session, [m.id])
-            await counters.apply(self.session, counters.difference(moved, counted))
+            await counters.recount(self.session, [m.id], before=counted)
         await audit.record(
             self.session,
             entity_type=ENTITY,
@@ -621,7 +615,7 @@ class MerchantService:
         except StaleDataError:
             await self.session.rollback()
             raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
-        await counters.apply(self.session, counters.difference(Counter(), counted))
+        await counters.recount(self.session, [m.id], before=counted)  # a deleted merchant counts nothing
         await audit.record(
             self.session,
             entity_type=ENTITY,

@@ -35,7 +35,7 @@ from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden, NotFound
 from service.i18n import gettext
 from service.merchants.bulk import insert_dicts
-from service.merchants.models import Merchant
+from service.merchants.models import Merchant, live
 from service.merchants.services import MerchantService
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
@@ -49,7 +49,7 @@ from service.onboarding.schemas import (
 )
 from service.onboarding.stages import VIETNAM, local_date
 from service.reports import counters
-from service.text import nfc
+from service.text import nfc_or_none
 
 RECORDERS = ("volunteer", "team_leader", "admin")  # officers read; the team does the field work
 REVIEWERS = ("team_leader", "admin")
@@ -101,10 +101,6 @@ def _visit_out(row: Visit) -> VisitOut:
         note=row.note,
         next_follow_up=row.next_follow_up,
     )
-
-
-def _text(value: str | None) -> str | None:
-    return (nfc(value) or None) if value is not None else None
 
 
 def _when_errors(occurred_at: datetime, at: datetime) -> list[tuple[str, str]]:
@@ -175,7 +171,7 @@ class OnboardingService:
     async def _lock(self, merchant_id: uuid.UUID, *, visible: ColumnElement[bool] | None = None) -> _Locked:
         """The merchant, locked until the transaction ends; NotFound if it is not there (or, with
         `visible`, not visible to the caller)."""
-        where = [Merchant.id == merchant_id, Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None)]
+        where = [Merchant.id == merchant_id, live()]
         if visible is not None:
             where.append(visible)
         if self.session.get_bind().dialect.name == "sqlite":
@@ -456,11 +452,11 @@ class OnboardingService:
     ) -> tuple[int, StageResult]:
         history = await events_of(self.session, merchant.id)
         events = [as_rule(e) for e in history]
-        note = _text(data.note)
+        note = nfc_or_none(data.note)
         errors = _when_errors(data.occurred_at, at)
         evidence: dict[str, Any] | None = None
         if data.kind == "reached":
-            link = _text(data.link)
+            link = nfc_or_none(data.link)
             claim = stages.Claim(
                 stage=data.stage,
                 occurred_at=data.occurred_at,
@@ -547,7 +543,7 @@ class OnboardingService:
             minutes=data.minutes,
             topics=list(dict.fromkeys(data.topics)),
             outcome=data.outcome,
-            note=_text(data.note),
+            note=nfc_or_none(data.note),
             next_follow_up=data.next_follow_up,
             client_event_id=data.client_event_id,
             province_code=merchant.province_code,

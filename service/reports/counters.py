@@ -19,16 +19,17 @@ whenever it is asked; stalled is likewise the merchants below the last stage les
 
 Every write path that changes any of this adds the difference between the merchant's contribution
 after and before (`apply`): the stage write path computes both from the log it already holds
-(`OnboardingService._apply`); other paths (registration, import, edits that move a merchant,
-deletion, merge) load them (`contributions`, `tracking`). `rebuild` recomputes everything from the
-raw tables; tests compare the two.
+(`OnboardingService._apply`); other paths (registration, edits that move a merchant, deletion,
+merge) load them (`contributions` before, `recount` after); an import counts its merchants by
+where and when they registered (`add_registered`). `rebuild` recomputes everything from the raw
+tables; tests compare the two.
 """
 
 import contextvars
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
 from service.merchants.bulk import insert_rows
-from service.merchants.models import Merchant
+from service.merchants.models import Merchant, live
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
 from service.reports.models import ReportCount
@@ -48,7 +49,6 @@ Key = tuple[str, str, str, str]  # (level, area, metric, bucket)
 LEVELS = ("p", "c", "v", "t")
 LAST_STAGE = STAGES[-1].code
 CHUNK = 5000  # ids per IN (...) when loading contributions (both databases bind 32,766 values)
-LIVE = (Merchant.deleted_at.is_(None), Merchant.merged_into_id.is_(None))  # deleted and merged count nothing
 
 _disabled = contextvars.ContextVar("report_counters_disabled", default=False)
 
@@ -150,7 +150,7 @@ async def _load(
                 Merchant.created_at,
                 Merchant.current_stage,
                 Merchant.stage_reached_at,
-            ).where(which(Merchant.id), *LIVE)
+            ).where(which(Merchant.id), live())
         )
     ).all()
     if not rows:
@@ -236,10 +236,14 @@ def difference(after: Counter[Key], before: Counter[Key]) -> Counter[Key]:
     return delta
 
 
-async def add_merchants(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> None:
-    """New merchants (registration, import): count them as they are now."""
+async def recount(
+    session: AsyncSession, merchant_ids: Sequence[uuid.UUID], *, before: Mapping[Key, int]
+) -> None:
+    """After a change the stage write path does not see (a registration, an edit that moves a
+    merchant, a deletion, a merge): add what these merchants contribute now less what they did
+    `before` it (`contributions` taken then; empty for new merchants)."""
     if not _disabled.get():
-        await apply(session, await contributions(session, merchant_ids))
+        await apply(session, difference(await contributions(session, merchant_ids), Counter(before)))
 
 
 async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID]) -> None:
@@ -259,7 +263,7 @@ async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID
                 Merchant.team_id,
                 Merchant.created_at,
                 Merchant.stage_reached_at,
-            ).where(Merchant.id.in_(merchant_ids[start : start + CHUNK]), *LIVE)
+            ).where(Merchant.id.in_(merchant_ids[start : start + CHUNK]), live())
         )
         for province, commune, village, team, created_at, reached_at in rows:
             key = (province, commune, village, team, local_date(created_at), local_date(reached_at))
@@ -281,20 +285,6 @@ async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID
         state = first[key]
         out.update(spread(state, {figure: n * times for figure, n in stage_figures(state).items()}))
     await apply(session, out)
-
-
-@asynccontextmanager
-async def tracking(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> AsyncIterator[None]:
-    """Around a change to these merchants that the stage write path does not see (an edit that
-    moves a merchant to another village or team, a deletion, a merge): count the difference."""
-    ids = list(merchant_ids)
-    if _disabled.get():
-        yield
-        return
-    before = await contributions(session, ids)
-    yield
-    await session.flush()
-    await apply(session, difference(await contributions(session, ids), before))
 
 
 async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:

@@ -25,7 +25,7 @@ from service.i18n import N_, gettext
 from service.merchants.search import CursorError, decode_cursor, encode_cursor
 from service.places.models import Commune, Village
 from service.reports.models import Feedback
-from service.text import nfc
+from service.text import nfc_or_none
 
 TOPICS = {
     "training": N_("Tập huấn"),
@@ -104,10 +104,6 @@ class FeedbackIdTaken(DomainError):
         super().__init__(N_("Mã phản ánh (id) này đã được dùng cho một phản ánh khác."), field="id")
 
 
-def _text(value: str | None) -> str | None:
-    return (nfc(value) or None) if value is not None else None
-
-
 def _status_filter(status: Status):
     if status == "open":
         return Feedback.handled_at.is_(None)
@@ -152,7 +148,7 @@ class FeedbackService:
         """Record a team's report: (the report, whether it was already stored under `data.id`)."""
         if by.role not in REPORTERS or by.team_id is None:
             raise Forbidden()
-        note = _text(data.note)
+        note = nfc_or_none(data.note)
         if data.id is not None and (stored := await self.session.get(Feedback, data.id)) is not None:
             return await self._replay(by=by, stored=stored, data=data, note=note), True
 
@@ -366,7 +362,7 @@ class FeedbackService:
         the first handler, time and note."""
         if by.role not in HANDLERS:
             raise Forbidden()
-        note = _text(note)
+        note = nfc_or_none(note)
         if note is not None and len(note) > HANDLED_NOTE_MAX:
             raise FieldErrors([("note", gettext("Tối đa {n} ký tự.", n=HANDLED_NOTE_MAX))])
         found = (

@@ -6,7 +6,7 @@ import math
 from sqlalchemy import String, and_, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.merchants.models import Merchant
+from service.merchants.models import Merchant, live
 from service.places.models import Commune, Province
 from service.storefronts.models import Product, StoredImage, Storefront
 from service.storefronts.public import CONSENT, image_view
@@ -21,8 +21,7 @@ def _visible():
     """Published, merchant live, consent still given (JSON list stored as text on both databases)."""
     return and_(
         Storefront.published.is_(True),
-        Merchant.deleted_at.is_(None),
-        Merchant.merged_into_id.is_(None),
+        live(),
         cast(Merchant.consent_purposes, String).contains(f'"{CONSENT}"'),
     )
 
