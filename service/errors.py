@@ -106,10 +106,11 @@ def _field_errors_from_validation(exc: ValidationException) -> list[dict[str, st
     return errors
 
 
-def _page(request: Request, status: int, title: str, message: str) -> Response:
+def error_page(status: int, message: str) -> Template:
+    """An error page in the tablet layout, titled by its status."""
     return Template(
         "errors/error.html.j2",
-        context={"status": status, "title": title, "message": message},
+        context={"status": status, "title": gettext(_TITLES.get(status, _TITLES[400])), "message": message},
         status_code=status,
     )
 
@@ -138,7 +139,7 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
         elif exc.field:
             body["errors"] = [{"field": exc.field, "message": exc.text()}]
         return Response(body, status_code=exc.status_code, media_type=MediaType.JSON)
-    return _page(request, exc.status_code, gettext(_TITLES.get(exc.status_code, _TITLES[400])), exc.text())
+    return error_page(exc.status_code, exc.text())
 
 
 def handle_http_exception(request: Request, exc: Exception) -> Response:
@@ -174,7 +175,7 @@ def handle_http_exception(request: Request, exc: Exception) -> Response:
             media_type=MediaType.JSON,
             headers=headers,
         )
-    return _page(request, status, gettext(_TITLES.get(status, _TITLES[400])), message)
+    return error_page(status, message)
 
 
 EXCEPTION_HANDLERS = {DomainError: handle_domain_error, Exception: handle_http_exception}

@@ -9,12 +9,18 @@ an `ImageError` (422 on the `image` field) with a message the volunteer can act 
 import io
 import struct
 
+from litestar import Request
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.response import Template
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from service.errors import DomainError
-from service.i18n import N_
+from service.errors import DomainError, error_page
+from service.i18n import N_, gettext
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# The request-size limit of a form with one photo: a photo just over MAX_FILE_BYTES still arrives
+# whole, so its sender gets the message below rather than a bare refusal.
+UPLOAD_MAX_BODY = MAX_FILE_BYTES + 1024 * 1024
 MAX_PIXELS = 40_000_000
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # JPEG includes MPO (JPEG with a depth map, some Androids)
 # ISO-BMFF brands of HEIC/HEIF/AVIF, which Pillow here does not (or, for AVIF, need not) read.
@@ -27,6 +33,18 @@ TOO_MANY_PIXELS = N_("Ảnh quá lớn (tối đa 40 megapixel).")
 NOT_AN_IMAGE = N_("Tệp không phải là ảnh.")
 DAMAGED = N_("Không đọc được ảnh (tệp bị hỏng hoặc tải lên chưa hết).")
 HEIF = N_("Chưa đọc được định dạng ảnh này (HEIC/AVIF). Hãy gửi ảnh JPEG hoặc PNG.")
+
+
+def too_large_page(request: Request, exc: RequestEntityTooLarge) -> Template:
+    """The page for a photo form over UPLOAD_MAX_BODY."""
+    return error_page(413, gettext(TOO_LARGE))
+
+
+# The route options of a page whose form sends one photo: `@post(path, name=…, **PHOTO_FORM)`.
+PHOTO_FORM: dict = {
+    "request_max_body_size": UPLOAD_MAX_BODY,
+    "exception_handlers": {RequestEntityTooLarge: too_large_page},
+}
 
 
 class ImageError(DomainError):

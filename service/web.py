@@ -1,7 +1,7 @@
 """Web plumbing: templates and their filters, locale choice, form parsing, flash messages."""
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -162,3 +163,18 @@ def _cookies(header: str) -> dict[str, str]:
         if key:
             out[key] = value
     return out
+
+
+def safe_next(target: Any) -> str | None:
+    """A `next` address to go back to after a form, if it stays on this site (a path, not `//host`)."""
+    return (
+        target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") else None
+    )
+
+
+Form = URLEncodedBody[dict[str, Any]]  # a page's form, as the browser posts it
+
+
+def utcnow() -> datetime:
+    """The moment a request is handled (the write paths take it as `at`)."""
+    return datetime.now(UTC)

@@ -1,11 +1,9 @@
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,13 +25,7 @@ from service.i18n import LOCALES, N_, gettext, pick_locale
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import template_labels
 from service.places.services import PlaceService
-from service.web import LANG_COOKIE, flash, parse_form
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from service.web import LANG_COOKIE, Form, flash, parse_form, safe_next, utcnow
 
 
 def _throttle(request: Request) -> LoginThrottle:
@@ -70,7 +62,7 @@ async def _sign_in(request: Request, db: AsyncSession, username: str, password: 
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    return safe_next(target) or "/"
 
 
 class SessionPages(Controller):

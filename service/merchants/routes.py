@@ -1,14 +1,12 @@
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Body, FromPath, JSONBody, MultipartBody, Parameter
+from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +15,7 @@ from service.accounts.guards import requires_user
 from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
 from service.audit import AuditOut
-from service.errors import DomainError, FieldErrors, Forbidden, handle_domain_error
+from service.errors import DomainError, FieldErrors, Forbidden, error_page, handle_domain_error
 from service.i18n import N_, gettext
 from service.merchants import exports, validation
 from service.merchants.data_rights import SUBJECT_EXPORTERS, DataRightsService, ErasureResult
@@ -62,14 +60,9 @@ from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
-from service.web import flash
+from service.web import Form, flash, utcnow
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 25
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -77,6 +70,14 @@ def _many(data: dict[str, Any], key: str) -> list[str]:
     if value is None or value == "":
         return []
     return [v for v in (value if isinstance(value, list) else [value]) if v]
+
+
+def _form_version(data: dict[str, Any]) -> int | None:
+    """The record version a form carries (hidden field), or None when it is missing or garbled."""
+    try:
+        return int(data.get("version", ""))
+    except (TypeError, ValueError):
+        return None
 
 
 def _uuids(values: list[str]) -> list[uuid.UUID]:
@@ -616,10 +617,7 @@ class MerchantPages(Controller):
         merchant_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
-        try:
-            version = int(data.get("version", ""))
-        except (TypeError, ValueError):
-            version = None
+        version = _form_version(data)
         merchant = await MerchantService(db_session).delete(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
         )
@@ -652,12 +650,7 @@ IMPORT_MAX_BODY = MAX_BYTES + 1024 * 1024  # room for the multipart envelope aro
 
 
 def _import_too_large(request: Request, exc: RequestEntityTooLarge) -> Template:
-    message = gettext("Tệp quá lớn (tối đa {mb} MB).", mb=MAX_BYTES // (1024 * 1024))
-    return Template(
-        "errors/error.html.j2",
-        context={"status": 413, "title": gettext("Tệp quá lớn"), "message": message},
-        status_code=413,
-    )
+    return error_page(413, gettext("Tệp quá lớn (tối đa {mb} MB).", mb=MAX_BYTES // (1024 * 1024)))
 
 
 def _import_options(data: Any) -> ImportOptions:
@@ -870,10 +863,7 @@ class MerchantManagerPages(Controller):
         if not duplicate:
             message = gettext("Hãy chọn bản ghi trùng cần gộp.")
             return await _merge_page(request, db_session, merchant_id=merchant_id, error=message, status=422)
-        try:
-            version = int(data.get("version", ""))
-        except (TypeError, ValueError):
-            version = None
+        version = _form_version(data)
         try:
             other = await MerchantService(db_session).get(by=request.user, merchant_id=duplicate[0])
             name = other.business_name
@@ -911,10 +901,7 @@ class MerchantManagerPages(Controller):
         merchant_id: FromPath[uuid.UUID],
         data: Form,
     ) -> Redirect:
-        try:
-            version = int(data.get("version", ""))
-        except (TypeError, ValueError):
-            version = None
+        version = _form_version(data)
         await DataRightsService(db_session).erase(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
         )

@@ -2,14 +2,13 @@
 the visit and stage forms, the merchant timeline and the team leader's page."""
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,19 +36,7 @@ from service.onboarding.schemas import (
 )
 from service.onboarding.services import RECORDERS, OnboardingService, form_moment
 from service.onboarding.stages import local_date
-from service.web import clean_form, flash, parse_form
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _safe_next(target: Any) -> str | None:
-    return (
-        target if isinstance(target, str) and target.startswith("/") and not target.startswith("//") else None
-    )
+from service.web import Form, clean_form, flash, parse_form, safe_next, utcnow
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -197,7 +184,7 @@ class OnboardingPages(Controller):
             "client_event_id": str(uuid.uuid4()),
             "visited_on": local_date(utcnow()).isoformat(),
             "topics": [],
-            "next": _safe_next(next) or "",
+            "next": safe_next(next) or "",
         }
         return await self._visit_page(request, db_session, merchant_id, values=values, errors={})
 
@@ -273,7 +260,7 @@ class OnboardingPages(Controller):
             "stage": stage if stage in STAGE_NAMES else "",
             "kind": "regressed" if kind == "regressed" else "reached",
             "visit_on": local_date(utcnow()).isoformat(),
-            "next": _safe_next(next) or "",
+            "next": safe_next(next) or "",
         }
         return await self._stage_page(request, db_session, merchant_id, values=values, errors={})
 
@@ -358,7 +345,7 @@ class OnboardingPages(Controller):
     ) -> Redirect:
         values = clean_form(data)
         verify = values.get("decision") == "verify"
-        target = _safe_next(values.get("next")) or request.app.route_reverse(
+        target = safe_next(values.get("next")) or request.app.route_reverse(
             "onboarding.timeline", merchant_id=merchant_id
         )
         if stage not in STAGE_NAMES:
@@ -401,7 +388,7 @@ class OnboardingPages(Controller):
 
 
 def _back(request: Request, values: dict[str, Any], merchant_id: uuid.UUID) -> Redirect:
-    target = _safe_next(values.get("next")) or request.app.route_reverse(
+    target = safe_next(values.get("next")) or request.app.route_reverse(
         "onboarding.timeline", merchant_id=merchant_id
     )
     return Redirect(target, status_code=303)

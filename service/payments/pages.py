@@ -7,14 +7,14 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import images
 from service.accounts.guards import requires_user
 from service.accounts.throttle import LoginThrottle
-from service.errors import DomainError, FieldErrors, NotFound
+from service.errors import DomainError, FieldErrors, NotFound, error_page
 from service.i18n import N_, gettext
 from service.merchants.services import MerchantService
 from service.payments import banks, codes, validation
@@ -22,10 +22,10 @@ from service.payments.images import qr_response
 from service.payments.models import PaymentAccount
 from service.payments.poster import PosterData, poster_pdf, poster_png
 from service.payments.printing import MAX_PER_PDF, PosterService
-from service.payments.routes import MAX_BODY, _error_view, _page_too_large, find_banks, read_qr, utcnow
+from service.payments.routes import _error_view, find_banks, read_qr
 from service.payments.schemas import BankOut, DecodedQR
 from service.payments.services import AccountsChanged, PaymentService
-from service.web import clean_form, flash
+from service.web import clean_form, flash, utcnow
 
 Query = Annotated[str | None, Parameter(max_length=200)]
 VERIFY_MISSES, VERIFY_WINDOW = 30, 600  # unknown codes per client address, per 10 minutes
@@ -180,8 +180,7 @@ class PaymentAccountPages(Controller):
     @post(
         "/payment-accounts/import",
         name="payments.accounts.import_submit",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def import_submit(
         self,
@@ -420,15 +419,7 @@ class VerifyPages(Controller):
         misses = LoginThrottle(request.app.stores.get("verify"), limit=VERIFY_MISSES, window=VERIFY_WINDOW)
         key = f"miss:{request.client.host if request.client else '-'}"
         if await misses.wait_seconds(key):
-            return Template(
-                "errors/error.html.j2",
-                context={
-                    "status": 429,
-                    "title": gettext("Quá nhiều yêu cầu"),
-                    "message": gettext("Bạn đã nhập sai mã nhiều lần. Hãy thử lại sau ít phút."),
-                },
-                status_code=429,
-            )
+            return error_page(429, gettext("Bạn đã nhập sai mã nhiều lần. Hãy thử lại sau ít phút."))
         view = await PosterService(db_session).verify(code=code)
         if view is None:
             await misses.failed(key)

@@ -3,7 +3,6 @@ the JSON API for payment accounts, the merchant's payment QR and posters. Tablet
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -28,7 +27,7 @@ from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import idempotency
+from service import idempotency, images
 from service.accounts.guards import requires_user
 from service.errors import DomainError, FieldErrors
 from service.i18n import N_, gettext
@@ -51,11 +50,10 @@ from service.payments.schemas import (
 from service.payments.services import PaymentService
 from service.payments.vietqr import VietQR
 from service.text import fold
+from service.web import utcnow
 
 # Room for a photo just over the limit plus the multipart envelope, so that one gets the clear
 # "file too large" message from photo.py; anything bigger is cut off unread with a 413.
-MAX_BODY = MAX_FILE_BYTES + 1024 * 1024
-TOO_LARGE = N_("Tệp quá lớn (tối đa 10 MB).")
 NOTHING_SENT = N_("Hãy chụp hoặc chọn ảnh mã QR, hoặc dán nội dung mã QR.")
 _FORM_TYPES = (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
 
@@ -140,19 +138,11 @@ class DecodeOperation(Operation):
 
 
 def _json_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
-    message = gettext(TOO_LARGE)
+    message = gettext(images.TOO_LARGE)
     return Response(
         {"status_code": 413, "detail": message, "errors": [{"field": "image", "message": message}]},
         status_code=413,
         media_type=MediaType.JSON,
-    )
-
-
-def _page_too_large(request: Request, exc: RequestEntityTooLarge) -> Template:
-    return Template(
-        "errors/error.html.j2",
-        context={"status": 413, "title": gettext("Tệp quá lớn"), "message": gettext(TOO_LARGE)},
-        status_code=413,
     )
 
 
@@ -169,7 +159,7 @@ class PaymentQrApi(Controller):
         "other QR codes (web links, VNPAY-QR, merchant QRPUSH) are refused with the reason.",
         guards=[requires_user],
         status_code=200,
-        request_max_body_size=MAX_BODY,
+        request_max_body_size=images.UPLOAD_MAX_BODY,
         operation_class=DecodeOperation,
         exception_handlers={RequestEntityTooLarge: _json_too_large},
         responses={
@@ -227,8 +217,7 @@ class PaymentImportPages(Controller):
     @post(
         "/import",
         name="payments.import_submit",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def import_submit(self, data: MultipartBody[dict[str, Any]]) -> Template:
         # Reading changes nothing, so the result is shown directly (no redirect): a photo cannot
@@ -271,10 +260,6 @@ def _import_page(
 
 
 # --- payment accounts, the merchant's QR, posters (API) -----------------------------------------
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def poster_out(request: Request, poster: Poster) -> PosterOut:

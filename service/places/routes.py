@@ -3,8 +3,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,9 +12,7 @@ from service.errors import DomainError, Forbidden
 from service.i18n import gettext
 from service.places.schemas import CommuneOut, ProvinceOut, VillageForm, VillageOut
 from service.places.services import PlaceService
-from service.web import flash, parse_form
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+from service.web import Form, flash, parse_form
 
 
 class AreasApi(Controller):

@@ -2,14 +2,12 @@
 
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Redirect, Template
 from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,16 +30,11 @@ from service.reports.feedback import (
     Status,
     Topic,
 )
-from service.web import clean_form, flash, parse_form
+from service.web import Form, clean_form, flash, parse_form, utcnow
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE_SIZE = 25
 reporters = requires_role(*REPORTERS)
 _AREA = re.compile(r"^(\d{2}|\d{5})$")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _area(area: str | None) -> dict[str, str | None]:

@@ -3,15 +3,14 @@ its sub-areas, targets, and every table as CSV or XLSX."""
 
 import re
 import uuid
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,15 +25,10 @@ from service.reports.exports import LEVEL_NAMES
 from service.reports.feedback import TOPICS, FeedbackService
 from service.reports.summaries import NO_VILLAGE, Area, Summary, SummaryService
 from service.reports.targets import SETTERS, TargetIn, TargetService
-from service.web import clean_form, flash, parse_form
+from service.web import Form, clean_form, flash, parse_form, utcnow
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 _AREA = re.compile(r"^(\d{2}|\d{5})?$")
 TARGET_STAGES = [s for s in STAGES if s.code != "registered"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def number(value: float | int | None) -> str:
@@ -99,17 +93,13 @@ def _merchant_list(by: CurrentUser, place: Area) -> str | None:
     return "/merchants/?" if _is_jurisdiction(by, place) else None
 
 
-def _allows(by: CurrentUser, level: str, code: str | None) -> bool:
-    scope = by.scope
-    if scope.level == "all":
-        return True
-    if level == "province":
-        return scope.level == "province" and code == by.province_code
-    if level == "commune":
-        return scope.level in ("province", "commune") and (
-            scope.level == "province" or code == by.commune_code
-        )
-    return False
+def _allows(by: CurrentUser, place: Area, level: str, code: str | None) -> bool:
+    """Whether the caller may open an area above `place` (a breadcrumb link)."""
+    if level == "country" or by.scope.level == "team":  # teams see their own page only
+        return by.scope.level == "all"
+    return by.scope.allows_area(
+        province_code=place.province_code, commune_code=code if level == "commune" else None
+    )
 
 
 def _feedback_area(place: Area) -> dict[str, str | None]:
@@ -201,7 +191,7 @@ async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, pla
         "feedback_url": feedback_url,
         "topics": TOPICS,
         "url": dashboard_url,
-        "allows": lambda level, code: _allows(by, level, code),
+        "allows": lambda level, code: _allows(by, place, level, code),
         "query": urlencode(_query(place)),
         "number": number,
         "today": local_date(summary.as_of).isoformat(),

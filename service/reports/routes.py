@@ -1,7 +1,6 @@
 """Reports over JSON: the summary of an area with its sub-areas, and targets."""
 
 import uuid
-from datetime import UTC, datetime
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
@@ -12,15 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.guards import requires_user
 from service.reports.summaries import Summary, SummaryService
 from service.reports.targets import TargetIn, TargetService
+from service.web import utcnow
 
 _ERRORS = {
     403: ResponseSpec(None, description="The area is outside the caller's jurisdiction"),
     422: ResponseSpec(None, description='`{"errors": [{"field", "message"}]}`: unknown area'),
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ReportsApi(Controller):

@@ -7,14 +7,12 @@ forms carry the token of the cookie the form page set, with no session or login.
 """
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, MultipartBody, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -36,22 +34,17 @@ from service.storefronts.models import StoredImage
 from service.storefronts.public import PublicStorefront
 from service.storefronts.services import StorefrontService
 from service.storefronts.validation import DAY_NAMES, DAYS
-from service.web import clean_form, flash
+from service.web import clean_form, flash, utcnow
 
 Query = Annotated[str | None, QueryParameter(max_length=200)]
 PUBLIC = {"exclude_from_csrf": True}
 REVALIDATE = "public, no-cache"  # a price changed by the trader must show at once: ETag + 304
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,88}[a-z0-9])?")
-MAX_BODY = images.MAX_FILE_BYTES + 1024 * 1024  # a photo just over the limit still gets the message
 PRIVATE_PAGE = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # the token is in the address: never pass it on
     "X-Robots-Tag": "noindex",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _not_found() -> Template:
@@ -252,14 +245,6 @@ class PublicStorefronts(Controller):
 # --- the trader's edit link ------------------------------------------------------------------------
 
 
-def _page_too_large(request: Request, exc: RequestEntityTooLarge) -> Template:
-    return Template(
-        "errors/error.html.j2",
-        context={"status": 413, "title": gettext("Tệp quá lớn"), "message": gettext(images.TOO_LARGE)},
-        status_code=413,
-    )
-
-
 async def read_photo(value: Any) -> photos.Prepared | None:
     """The photo a form sent (the field may hold "" when no file was chosen), prepared off the loop."""
     upload = next(
@@ -391,8 +376,7 @@ class TraderPages(Controller):
     @post(
         "/products",
         name="storefronts.trader.add",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def add(
         self,

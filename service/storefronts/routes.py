@@ -7,7 +7,6 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.router import Router
@@ -23,11 +22,11 @@ from service.payments.images import YEAR
 from service.settings import Settings
 from service.storefronts.links import DEFAULT_LIFETIME, LIFETIMES, EditLinkService, link_url
 from service.storefronts.models import StoredImage
-from service.storefronts.public_routes import MAX_BODY, PUBLIC, _page_too_large, read_photo, utcnow
+from service.storefronts.public_routes import PUBLIC, read_photo
 from service.storefronts.schemas import STOREFRONT_FIELD_LABELS
 from service.storefronts.services import StorefrontService
 from service.storefronts.validation import DAY_NAMES, DAYS, LINK_KINDS
-from service.web import clean_form, flash
+from service.web import clean_form, flash, utcnow
 
 NEW_LINK = "storefront_new_link"  # session key: the token, shown once on the next page
 
@@ -146,8 +145,7 @@ class StorefrontPages(Controller):
     @post(
         "/products",
         name="storefronts.products.create",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def add_product(
         self,
@@ -233,8 +231,7 @@ class StorefrontPages(Controller):
     @post(
         "/products/{product_id:uuid}",
         name="storefronts.products.update",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def update_product(
         self,
@@ -302,8 +299,7 @@ class StorefrontPages(Controller):
     @post(
         "/cover",
         name="storefronts.cover",
-        request_max_body_size=MAX_BODY,
-        exception_handlers={RequestEntityTooLarge: _page_too_large},
+        **images.PHOTO_FORM,
     )
     async def cover(
         self,
