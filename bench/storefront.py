@@ -13,6 +13,10 @@ from CPU 1 with 32 connections. Measured, each in requests per second:
 - `storefront_uncached`: the page with the cache turned off (ONBOARD_STOREFRONT_CACHE=0), i.e. the
   database query and the render on every request (a second server; its own hello is the baseline).
 
+Every request carries a phone browser's User-Agent, so each page request (200 or 304) is counted
+as a storefront view (storefronts/reach.py) the way a shopper's is; the counts are flushed when the
+server stops, and the views written are printed beside the requests wrk completed.
+
 The targets take turns in `--rounds` rounds; rates are medians over the rounds, ratios the median
 of each round's ratio against the hello of the same server process and round (the machine may be
 busy with other work: a round's figures were measured under about the same load).
@@ -30,12 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from litestar import Litestar, get
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service import migrate
 from service.accounts.models import User
@@ -44,12 +49,14 @@ from service.app import create_app
 from service.db import create_engine, session_maker
 from service.demo import demo_merchant_id, seed_demo
 from service.settings import Settings
-from service.storefronts.models import Product, StoredImage
+from service.storefronts.models import Product, StoredImage, StorefrontReach
 from service.storefronts.services import StorefrontService
 
 SECRET = "bench-secret-key-0123456789"
 PRODUCTS = 20
 HELLO = "/bench/hello"
+PHONE = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
+COMPLETED: Counter[str] = Counter()  # requests wrk completed per URL, warm-up runs included
 
 
 @get(HELLO, name="bench.hello", opt={"exclude_from_csrf": True})
@@ -104,6 +111,16 @@ async def prepare(url: str, media_dir: Path) -> str:
         await engine.dispose()
 
 
+async def counted_views(url: str) -> int:
+    """The storefront views the server wrote (it flushes its counts when it stops)."""
+    engine = create_engine(Settings(database_url=url, secret_key=SECRET))
+    try:
+        async with session_maker(engine)() as session:
+            return await session.scalar(select(func.coalesce(func.sum(StorefrontReach.views), 0))) or 0
+    finally:
+        await engine.dispose()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -152,12 +169,16 @@ class Server:
 
 def wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str] | None = None) -> float:
     """Requests per second from wrk pinned to CPU 1 (after a short warm-up run)."""
-    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    headers = {"User-Agent": PHONE, **(headers or {})}
+    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     base = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", *header_args]
-    subprocess.run([*base, "-d1s", url], check=True, capture_output=True)
+    warm = subprocess.run([*base, "-d1s", url], check=True, capture_output=True, text=True).stdout
     out = subprocess.run([*base, f"-d{seconds}s", url], check=True, capture_output=True, text=True).stdout
     if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
         raise SystemExit(f"wrk saw errors on {url}:\n{out}")
+    for run in (warm, out):
+        if done := re.search(r"(\d+) requests in", run):
+            COMPLETED[url] += int(done.group(1))
     match = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     if not match:
         raise SystemExit(f"no figure from wrk:\n{out}")
@@ -198,7 +219,7 @@ def main() -> None:
 
         server = Server(url=url, media_dir=media, cache=True, log=Path(tmp) / "cached.log")
         try:
-            page = server.base + f"/s/{slug}"
+            page = page_cached = server.base + f"/s/{slug}"
             first = httpx.get(page)
             assert first.status_code == 200 and first.text.count('class="item') == PRODUCTS, first.status_code
             etag = first.headers["etag"]
@@ -214,6 +235,7 @@ def main() -> None:
             )
         finally:
             server.stop()
+        views = asyncio.run(counted_views(url))
 
         server = Server(url=url, media_dir=media, cache=False, log=Path(tmp) / "uncached.log")
         try:
@@ -236,6 +258,9 @@ def main() -> None:
     print(f"cached_ratio {median(cached, 'cached', 'hello'):.3f}")
     print(f"revalidate_ratio {median(cached, 'revalidated', 'hello'):.3f}")
     print(f"uncached_ratio {median(uncached, 'uncached', 'hello'):.3f}")
+    print(
+        f"# storefront views counted by the cached server: {views} (wrk completed {COMPLETED[page_cached]})"
+    )
 
 
 if __name__ == "__main__":

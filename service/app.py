@@ -22,7 +22,7 @@ from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
-from service.payments.routes import PaymentAccountApi, PaymentImportPages, PaymentQrApi
+from service.payments.routes import PaymentAccountApi, PaymentCheckinApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.reports.feedback_routes import route_handlers as feedback_routes
 from service.reports.pages import ReportPages
@@ -30,6 +30,7 @@ from service.reports.routes import ReportsApi
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
+from service.storefronts.reach import Reach
 from service.storefronts.routes import StorefrontPages, media_router
 from service.web import LocaleMiddleware, template_config
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
             AreasApi,
             PaymentQrApi,
             PaymentAccountApi,
+            PaymentCheckinApi,
             MerchantApi,
             OnboardingApi,
             ReportsApi,
@@ -104,13 +106,24 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=settings.debug,
+        on_startup=[_start_reach],
+        on_shutdown=[_stop_reach],
     )
     app.state.settings = settings
     app.state.session_maker = session_maker(db_config.get_engine())
     app.state.storefront_pages = storefront_cache.install(
         db_config.get_engine(), enabled=settings.storefront_cache
     )
+    app.state.storefront_reach = Reach(db_config.get_engine(), interval=settings.reach_flush_seconds)
     return app
+
+
+async def _start_reach(app: Litestar) -> None:
+    await app.state.storefront_reach.start()
+
+
+async def _stop_reach(app: Litestar) -> None:
+    await app.state.storefront_reach.stop()
 
 
 def create_app_from_env() -> Litestar:

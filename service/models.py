@@ -5,10 +5,17 @@ from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord
 from service.merchants.models import Merchant
 from service.onboarding.models import MerchantStage, StageEvent, Visit
-from service.payments.models import PaymentAccount, Poster
+from service.payments.models import PaymentAccount, PaymentCheckin, Poster
 from service.places.models import Commune, Province, Village
 from service.reports.models import Feedback, ReportCount, Target
-from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
+from service.storefronts.models import (
+    EditLink,
+    Product,
+    StoredImage,
+    Storefront,
+    StorefrontReach,
+    StorefrontSlug,
+)
 
 __all__ = [
     "ApiToken",
@@ -20,6 +27,7 @@ __all__ = [
     "Merchant",
     "MerchantStage",
     "PaymentAccount",
+    "PaymentCheckin",
     "Poster",
     "Product",
     "Province",
@@ -27,6 +35,7 @@ __all__ = [
     "StageEvent",
     "StoredImage",
     "Storefront",
+    "StorefrontReach",
     "StorefrontSlug",
     "Target",
     "Team",

@@ -29,6 +29,9 @@ class Settings:
     login_window: int = 15 * 60  # seconds
     # Rendered public storefront pages kept in the process (off: every request queries and renders).
     storefront_cache: bool = True
+    # Seconds between writes of the storefront view and QR fetch counts kept in memory (0: only when
+    # the app stops).
+    reach_flush_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 16:
@@ -63,6 +66,7 @@ class Settings:
             log_requests=env.get("ONBOARD_LOG_REQUESTS", "1") == "1",
             sql_echo=env.get("ONBOARD_SQL_ECHO", "") == "1",
             storefront_cache=env.get("ONBOARD_STOREFRONT_CACHE", "1") == "1",
+            reach_flush_seconds=float(env.get("ONBOARD_REACH_FLUSH_SECONDS") or 5.0),
         )
 
 

@@ -33,7 +33,8 @@ Kinds and their `detail`:
 | visit_recorded            | the trader             | place: Place, visited_on, volunteer_id,      |
 |                           |                        | occurred_at                                  |
 | payment_reported          | the trader             | place: Place, day, paid (bool), previous     |
-|                           |                        | (the trader's last paying day before it)     |
+|                           |                        | (the trader's last paying day before it),    |
+|                           |                        | latest (after it), source, replaced (bool)   |
 | storefront_reach          | traders                | counts: {merchant_id: {(metric, month): n}}  |
 """
 

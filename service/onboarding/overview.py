@@ -29,20 +29,29 @@ from service.onboarding.schemas import (
     Claim,
     MemberActivity,
     MerchantRef,
+    Signals,
     StageCount,
     StageStatus,
     TeamProgress,
     Timeline,
     TimelineItem,
+    TraderSignals,
     WorkAction,
     WorkItem,
     Worklist,
 )
 from service.onboarding.services import RECORDERS, as_rule, events_of
 from service.onboarding.stages import INSTALLED_NOT_USING_AFTER, STAGES, STALLED_AFTER
+from service.payments import checkins
+from service.payments.checkins import CheckinService
+from service.payments.models import PaymentCheckin
+from service.storefronts import reach
+from service.vietnam import week_number
 
 WORKLIST_LIMIT = 2000  # merchants needing something, per query: a team's worth, many times over
 ACTIVITY_WINDOW = timedelta(days=30)
+SIGNAL_ROWS = 8  # weekly answers on the timeline: a month or two
+TEAM_SIGNAL_WEEKS = 8  # a trader's latest answer on the team's page, if it is this recent
 
 
 def action_url(merchant_id: uuid.UUID, action: worklist.Action) -> str:
@@ -67,6 +76,8 @@ def reason_conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
     )
     return {
         "follow_up": m.next_follow_up <= stages.local_date(now),
+        # Two weeks running without a customer paying by QR, as the latest two weekly answers say.
+        "stopped_using": checkins.stopped_using_where(m.id),
         "installed_not_using": and_(qr_issued_long_ago, ~qr_active),
         "no_payment_account": and_(m.current_stage.in_(worklist.BELOW_BANK_ACCOUNT), ~ever_bank_account),
         "stalled": and_(
@@ -257,6 +268,69 @@ class OverviewService:
             claims=claims,
             can_review=by.role == "admin" or (by.role == "team_leader" and by.team_id == team_id),
         )
+
+    async def signals(self, *, by: CurrentUser, merchant_id: uuid.UUID, now: datetime) -> Signals:
+        """The trader's weekly answers and storefront reach, for the timeline."""
+        merchant = await MerchantService(self.session).get(by=by, merchant_id=merchant_id)
+        answers = CheckinService(self.session)
+        recent = await answers.recent(merchant_id=merchant.id, limit=SIGNAL_ROWS)
+        support = await answers.latest_paid(merchant_id=merchant.id)
+        weeks: dict[int, bool] = {}
+        for row in recent:
+            weeks[row.week] = weeks.get(row.week, False) or checkins.paid(row.answer)
+        figures = await reach.totals(self.session, merchant_ids=[merchant.id], today=stages.local_date(now))
+        return Signals(
+            checkins=[checkins.out(row) for row in recent],
+            support=checkins.out(support) if support else None,
+            stopped_using=checkins.stopped_using(weeks),
+            reach=figures.get(merchant.id) or reach.ReachTotals(),
+        )
+
+    async def team_signals(
+        self, *, by: CurrentUser, team_id: uuid.UUID, now: datetime
+    ) -> list[TraderSignals]:
+        """The team's traders with a weekly answer in the last weeks or visitors to their storefront
+        in the last 30 days, by name: what they said last and how far their page reaches."""
+        m, c = Merchant, PaymentCheckin
+        in_team = and_(m.team_id == team_id, self._visible(by))
+        today = stages.local_date(now)
+        names = dict(
+            (
+                await self.session.execute(
+                    select(m.id, m.business_name).where(in_team).order_by(m.name_fold, m.id)
+                )
+            ).all()
+        )
+        latest: dict[uuid.UUID, list[PaymentCheckin]] = defaultdict(list)
+        for row in await self.session.scalars(
+            select(c)
+            .join(m, m.id == c.merchant_id)
+            .where(in_team, c.week >= week_number(today) - TEAM_SIGNAL_WEEKS)
+            .order_by(c.merchant_id, c.week.desc())
+        ):
+            latest[row.merchant_id].append(row)
+        figures = await reach.totals(self.session, merchant_ids=list(names), today=today)
+        found = []
+        for merchant_id, name in names.items():
+            rows = latest.get(merchant_id, [])
+            seen = figures.get(merchant_id)
+            if not rows and not (seen and (seen.views_30d or seen.qr_fetches_30d)):
+                continue
+            weeks: dict[int, bool] = {}
+            for row in rows:
+                weeks[row.week] = weeks.get(row.week, False) or checkins.paid(row.answer)
+            newest = [r for r in rows if r.week == rows[0].week] if rows else []
+            shown = max(newest, key=lambda r: (checkins.paid(r.answer), r.recorded_at), default=None)
+            found.append(
+                TraderSignals(
+                    merchant_id=merchant_id,
+                    business_name=name,
+                    latest=checkins.out(shown) if shown else None,
+                    stopped_using=checkins.stopped_using(weeks),
+                    reach=seen or reach.ReachTotals(),
+                )
+            )
+        return found
 
     async def ladder(
         self, *, by: CurrentUser, merchant_id: uuid.UUID

@@ -36,6 +36,9 @@ from service.onboarding.schemas import (
 )
 from service.onboarding.services import RECORDERS, OnboardingService, form_moment
 from service.onboarding.stages import local_date
+from service.payments import checkins
+from service.payments.checkins import CheckinService
+from service.payments.schemas import CheckinAnswer
 from service.web import Form, clean_form, flash, parse_form, safe_next, utcnow
 
 
@@ -117,8 +120,10 @@ class OnboardingApi(Controller):
     async def worklist(
         self, request: Request, db_session: NamedDependency[AsyncSession], mine: FromQuery[bool | None] = None
     ) -> Worklist:
-        """Follow-ups due today or overdue, QR codes issued 30+ days ago and not in use, merchants
-        without a payment account, and merchants stalled 60+ days at one stage. Volunteers get their
+        """Follow-ups due today or overdue, traders who may have stopped using QR (their two latest
+        weekly answers, in consecutive weeks, say no customer paid by QR), QR codes issued 30+ days
+        ago and not in use, merchants without a payment account, and merchants stalled 60+ days at
+        one stage. Volunteers get their
         share by default (`mine=false`: the whole team, with who takes each)."""
         return await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
 
@@ -140,6 +145,7 @@ class VisitForm(Struct, kw_only=True, forbid_unknown_fields=False):
     outcome: Outcome
     note: Note | None = None
     next_follow_up: date | None = None
+    checkin: CheckinAnswer | None = None  # the weekly question, asked at the visit
 
 
 class StageForm(Struct, kw_only=True, forbid_unknown_fields=False):
@@ -167,8 +173,12 @@ class OnboardingPages(Controller):
     async def timeline(
         self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
     ) -> Template:
-        timeline = await OverviewService(db_session).timeline(by=request.user, merchant_id=merchant_id)
-        return Template("onboarding/timeline.html.j2", context={"t": timeline, **template_labels()})
+        overview = OverviewService(db_session)
+        timeline = await overview.timeline(by=request.user, merchant_id=merchant_id)
+        signals = await overview.signals(by=request.user, merchant_id=merchant_id, now=utcnow())
+        return Template(
+            "onboarding/timeline.html.j2", context={"t": timeline, "signals": signals, **template_labels()}
+        )
 
     # visits
 
@@ -214,6 +224,14 @@ class OnboardingPages(Controller):
                 await OnboardingService(db_session).record_visit(
                     by=request.user, merchant_id=merchant_id, data=visit, at=now
                 )
+                if form.checkin is not None:  # the trader's answer, as the team's for the visit's week
+                    await CheckinService(db_session).record_for(
+                        by=request.user,
+                        merchant_id=merchant_id,
+                        answer=form.checkin,
+                        day=form.visited_on,
+                        at=now,
+                    )
             except FieldErrors as exc:
                 errors = dict(exc.errors)
         if errors:
@@ -237,9 +255,18 @@ class OnboardingPages(Controller):
         merchant = merchants.out(
             await merchants.get(by=request.user, merchant_id=merchant_id), by=request.user
         )
+        trader_answer = await CheckinService(db).answer_of_week(
+            merchant_id=merchant.id, day=local_date(utcnow()), source="trader"
+        )
         return Template(
             "onboarding/visit.html.j2",
-            context={"m": merchant, "values": values, "errors": errors, **template_labels()},
+            context={
+                "m": merchant,
+                "values": values,
+                "errors": errors,
+                "trader_answer": trader_answer.answer if trader_answer else None,
+                **template_labels(),
+            },
             status_code=status,
         )
 
@@ -320,12 +347,18 @@ class OnboardingPages(Controller):
         stage = stages.BY_CODE.get(values.get("stage") or "")
         if stage is not None and values.get("kind") != "regressed" and not stage.claimable:
             stage = None  # recorded by the system only: show the ladder instead
+        support = None
+        if stage is not None and stage.code == "qr_active" and values.get("kind") != "regressed":
+            # The trader's latest "customers paid by QR" answer: support for the claim, not proof.
+            latest = await CheckinService(db).latest_paid(merchant_id=merchant.id)
+            support = checkins.out(latest) if latest else None
         return Template(
             "onboarding/stage.html.j2",
             context={
                 "m": merchant,
                 "ladder": ladder,
                 "stage": stage,
+                "support": support,
                 "values": values,
                 "errors": errors,
                 "can_record": request.user.role in RECORDERS,
@@ -378,12 +411,17 @@ class OnboardingPages(Controller):
     async def team_progress(
         self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
     ) -> Template:
-        progress = await OverviewService(db_session).team_progress(
-            by=request.user, team_id=team_id, now=utcnow()
-        )
+        overview, now = OverviewService(db_session), utcnow()
+        progress = await overview.team_progress(by=request.user, team_id=team_id, now=now)
+        signals = await overview.team_signals(by=request.user, team_id=team_id, now=now)
         return Template(
             "onboarding/team.html.j2",
-            context={"p": progress, "new_id": lambda: str(uuid.uuid4()), **template_labels()},
+            context={
+                "p": progress,
+                "signals": signals,
+                "new_id": lambda: str(uuid.uuid4()),
+                **template_labels(),
+            },
         )
 
 

@@ -9,6 +9,11 @@ from service.i18n import N_
 from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
 from service.onboarding.stages import StageCode
 from service.onboarding.worklist import REASONS
+from service.payments.checkins import ANSWERS as CHECKIN_ANSWERS
+from service.payments.checkins import QUESTION as CHECKIN_QUESTION
+from service.payments.checkins import week_label
+from service.payments.schemas import PaymentCheckinOut
+from service.storefronts.reach import ReachTotals
 
 TOPICS = {
     "vneid": N_("VNeID (định danh điện tử)"),
@@ -273,6 +278,25 @@ class TeamProgress(Struct, kw_only=True):
     can_review: bool
 
 
+class Signals(Struct, kw_only=True):
+    """Signals of real use for one trader: support for a claim, never a stage by themselves."""
+
+    checkins: list[PaymentCheckinOut]  # the latest weekly answers, newest week first
+    support: PaymentCheckinOut | None  # the latest answer saying customers paid by QR
+    stopped_using: bool  # the two latest weeks answered are consecutive, without a paying customer
+    reach: ReachTotals
+
+
+class TraderSignals(Struct, kw_only=True):
+    """One trader of the team's page: the latest weekly answer and the storefront's reach."""
+
+    merchant_id: uuid.UUID
+    business_name: str
+    latest: PaymentCheckinOut | None  # of the latest week answered (a paying answer first)
+    stopped_using: bool
+    reach: ReachTotals
+
+
 def to_json(value: object) -> bytes:
     return msgspec.json.encode(value)
 
@@ -288,4 +312,7 @@ def template_labels() -> dict[str, Any]:
         "entities": ENTITY_NAMES,
         "audit_actions": AUDIT_ACTIONS,
         "field_labels": FIELD_LABELS,
+        "checkin_question": CHECKIN_QUESTION,
+        "checkin_answers": CHECKIN_ANSWERS,
+        "week_label": week_label,
     }

@@ -6,13 +6,14 @@ not the order they arrived, because tablets sync late.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
 from service.i18n import N_
+from service.vietnam import VIETNAM, local_date  # "today" is Vietnam's date
 
 StageCode = Literal[
     "registered", "identity", "bank_account", "qr_issued", "qr_active", "listed", "ecommerce", "digital_ops"
@@ -20,7 +21,6 @@ StageCode = Literal[
 EventKind = Literal["reached", "regressed", "verified"]
 Evidence = Literal["none", "note", "visit", "link"]
 
-VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: "today" is Vietnam's date
 QR_ACTIVE_AFTER = timedelta(days=7)  # the follow-up visit comes at least a week after the QR went up
 INSTALLED_NOT_USING_AFTER = timedelta(days=30)
 STALLED_AFTER = timedelta(days=60)
@@ -282,10 +282,6 @@ def _is_shop_link(link: str | None) -> bool:
         return False
     parts = urlsplit(link.strip())
     return parts.scheme in ("http", "https") and "." in parts.netloc
-
-
-def local_date(at: datetime) -> date:
-    return at.astimezone(VIETNAM).date()
 
 
 def days_ago(now: datetime, age: timedelta) -> datetime:

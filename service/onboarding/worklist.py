@@ -21,11 +21,14 @@ import msgspec
 from service.i18n import N_
 from service.onboarding.stages import BY_CODE, STAGES
 
-Reason = Literal["follow_up", "installed_not_using", "no_payment_account", "stalled"]
-# In the order a volunteer should take them: promised visits first, then the unused QR codes (the
-# goal is use, not installs), then money, then whatever has stood still.
+Reason = Literal["follow_up", "stopped_using", "installed_not_using", "no_payment_account", "stalled"]
+# In the order a volunteer should take them: promised visits first, then traders who may have
+# stopped using their QR (the trader said no customer paid by QR two weeks running: a user about to
+# be lost, sooner won back than a new one won), then the unused QR codes (the goal is use, not
+# installs), then money, then whatever has stood still.
 REASONS: dict[str, str] = {
     "follow_up": N_("Hẹn thăm lại đến hạn"),
+    "stopped_using": N_("Có thể đã ngừng dùng QR"),
     "installed_not_using": N_("Đã có QR nhưng chưa dùng"),
     "no_payment_account": N_("Chưa có tài khoản nhận tiền"),
     "stalled": N_("Đứng yên một giai đoạn từ 60 ngày"),
@@ -56,6 +59,8 @@ def actions(reason: str, *, current_stage: str) -> tuple[Action, ...]:
         return (Action(kind="stage", stage="qr_active"), VISIT)
     if reason == "no_payment_account":
         return (Action(kind="stage", stage="bank_account"), VISIT)
+    if reason == "stopped_using":
+        return (VISIT,)  # find out why; a stage moves only when the volunteer has seen it
     following = next_claimable(current_stage)
     return (VISIT, Action(kind="stage", stage=following)) if following else (VISIT,)
 

@@ -1,8 +1,19 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import Boolean, ForeignKey, Index, String, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -87,6 +98,35 @@ class Poster(Base):
     printed_by_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("users.id"))
     province_code: Mapped[str] = mapped_column(String(2))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class PaymentCheckin(Base):
+    """How many customers paid a trader by QR in one ISO week, as the trader answered on their edit
+    link or a volunteer recorded at a visit (DESIGN §5, signals of real use): one row per trader,
+    week and source. Answering again in the same week replaces the answer. A positive answer
+    supports a `qr_active` claim; it never records a stage by itself (see checkins.py)."""
+
+    __tablename__ = "payment_checkins"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "iso_week", "source", name="uq_payment_checkins_week_source"),
+        Index("ix_payment_checkins_merchant_week", "merchant_id", "week"),
+        Index("ix_payment_checkins_province_code", "province_code"),
+        Index("ix_payment_checkins_commune_day", "commune_code", "day"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("merchants.id"))
+    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W49", of `day`
+    # The same week as a number (vietnam.week_number): the week before is `week - 1`.
+    week: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)  # the day answered, in Vietnam: today, or the visit's day
+    answer: Mapped[str] = mapped_column(String(4))  # 0 | 1-5 | 6-20 | 20+
+    source: Mapped[str] = mapped_column(String(10))  # trader | volunteer
+    recorded_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("users.id"), nullable=True)
+    # Grows with merchants: carries the place for partitioning and area counts (DESIGN §8).
+    province_code: Mapped[str] = mapped_column(String(2))
+    commune_code: Mapped[str] = mapped_column(String(5))
 
 
 def erased_number(account_id: uuid.UUID) -> str:

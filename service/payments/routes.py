@@ -33,6 +33,7 @@ from service.errors import DomainError, FieldErrors
 from service.i18n import N_, gettext
 from service.money import format_vnd
 from service.payments import banks, codes
+from service.payments.checkins import CheckinService
 from service.payments.models import Poster
 from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
 from service.payments.printing import PosterService, verify_url
@@ -44,6 +45,8 @@ from service.payments.schemas import (
     PaymentAccountIn,
     PaymentAccountOut,
     PaymentAccountPatch,
+    PaymentCheckinIn,
+    PaymentCheckinOut,
     PaymentQrOut,
     PosterOut,
 )
@@ -434,3 +437,70 @@ class PaymentAccountApi(Controller):
             by=request.user, merchant_id=merchant_id, at=utcnow()
         )
         return poster_out(request, poster)
+
+
+# --- weekly payment check-ins (API) -------------------------------------------------------------
+
+
+class PaymentCheckinApi(Controller):
+    """The weekly question "how many customers paid by QR this week?", as the team records it; the
+    trader answers on their edit link. Scoped like payment accounts."""
+
+    path = "/api/v1/merchants/{merchant_id:uuid}/payment-checkins"
+    tags = ["payments"]
+    guards = [requires_user]
+
+    @post(
+        "/",
+        name="api.payment_checkins.create",
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                PaymentCheckinOut,
+                description="The week already had the team's answer: replaced, or the same again",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                ApiError, description="Only the merchant's team and admins", generate_examples=False
+            ),
+            404: _NOT_VISIBLE,
+            409: ResponseSpec(
+                ApiError, description="The trader's personal data was erased", generate_examples=False
+            ),
+            422: ResponseSpec(ApiError, description="Field errors (answer, day)", generate_examples=False),
+        },
+    )
+    async def create(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        data: JSONBody[PaymentCheckinIn],
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[PaymentCheckinOut]:
+        """Record the answer for the ISO week of `day` (default today, Vietnam's calendar) as the
+        team's (source `volunteer`). One answer per week and source: a second one replaces the
+        first (200). A positive answer supports a `qr_active` claim; it records no stage. Retries
+        with the same Idempotency-Key return the first response (header `Idempotent-Replayed: true`)."""
+        digest = idempotency.request_hash("POST", f"/api/v1/merchants/{merchant_id}/payment-checkins", data)
+        result, replayed = await CheckinService(db_session).record_once(
+            by=request.user,
+            merchant_id=merchant_id,
+            data=data,
+            key=idempotency_key,
+            request_hash=digest,
+            at=utcnow(),
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return Response(
+            content=result.body, status_code=result.status_code, media_type=MediaType.JSON, headers=headers
+        )  # type: ignore[return-value]
+
+    @get("/", name="api.payment_checkins.list", responses={404: _NOT_VISIBLE})
+    async def list_checkins(
+        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
+    ) -> list[PaymentCheckinOut]:
+        """The trader's answers, the trader's own and the team's, newest week first."""
+        return await CheckinService(db_session).of_merchant(by=request.user, merchant_id=merchant_id)

@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
@@ -133,6 +133,36 @@ class PosterOut(Struct, kw_only=True):
     printed_at: datetime
     png_url: str
     pdf_url: str
+
+
+CheckinAnswer = Literal["0", "1-5", "6-20", "20+"]
+
+
+class PaymentCheckinIn(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A volunteer's record of the weekly question "how many customers paid by QR this week?"."""
+
+    answer: Annotated[
+        CheckinAnswer, _doc(description="Customers who paid by QR in the week: `0`, `1-5`, `6-20` or `20+`")
+    ]
+    day: Annotated[
+        date | None,
+        _doc(
+            description="The day asked about, e.g. the visit's (default: today in Vietnam); the answer "
+            "is kept for its ISO week, and a second answer for that week replaces the first"
+        ),
+    ] = None
+
+
+class PaymentCheckinOut(Struct, kw_only=True):
+    id: uuid.UUID
+    merchant_id: uuid.UUID
+    iso_week: Annotated[str, _doc(description="ISO week in Vietnam's calendar, e.g. 2026-W49")]
+    day: date
+    answer: CheckinAnswer
+    paid: Annotated[bool, _doc(description="Some customer paid by QR that week (answer other than 0)")]
+    source: Literal["trader", "volunteer"]
+    recorded_at: datetime
+    recorded_by_id: Annotated[uuid.UUID | None, _doc(description="None: the trader, on their edit link")]
 
 
 PAYMENT_ACTIONS = {

@@ -22,9 +22,13 @@ from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, NotFound
 from service.i18n import N_, gettext
 from service.merchants.models import Merchant
+from service.payments import checkins
+from service.payments.checkins import CheckinService
+from service.payments.models import PaymentCheckin
 from service.storefronts import validation
 from service.storefronts.models import EditLink, StoredImage, Storefront
 from service.storefronts.services import StorefrontService
+from service.vietnam import local_date
 
 LIFETIMES = (7, 30, 90)  # days a volunteer may choose
 DEFAULT_LIFETIME = 30
@@ -197,3 +201,20 @@ class EditLinkService:
         return await self.storefronts.set_hours(
             actor=link, merchant=merchant, storefront=sf, hours=hours, at=at
         )
+
+    async def checkin(
+        self, *, token: str, secret: str, form: Mapping[str, Any], at: datetime
+    ) -> PaymentCheckin:
+        """The trader's answer to the weekly question, for this week (Vietnam's calendar); answering
+        again this week replaces it. Recorded as the trader's (no user)."""
+        link, _, merchant = await self.open(token=token, secret=secret, now=at)
+        if set(form) - {"answer"}:
+            raise NotAllowed()
+        answer = form.get("answer")
+        if answer not in checkins.ANSWERS:
+            raise FieldErrors([("answer", gettext("Hãy chọn một câu trả lời."))])
+        link.last_used_at = at
+        row, _ = await CheckinService(self.session).record(
+            merchant_id=merchant.id, answer=answer, source="trader", day=local_date(at), at=at, by=None
+        )
+        return row

@@ -1,9 +1,22 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, delete, func, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,6 +144,27 @@ class EditLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(GUID, ForeignKey("users.id"), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class StorefrontReach(Base):
+    """How often a public storefront page was viewed and its payment QR fetched, per Vietnamese
+    day: counts only, no cookie, address or browser kept (see reach.py for what counts)."""
+
+    __tablename__ = "storefront_reach"
+    __table_args__ = (
+        Index("ix_storefront_reach_merchant_day", "merchant_id", "day"),
+        Index("ix_storefront_reach_province_code", "province_code"),
+        Index("ix_storefront_reach_commune_day", "commune_code", "day"),
+    )
+
+    storefront_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("storefronts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    merchant_id: Mapped[uuid.UUID] = mapped_column(GUID, ForeignKey("merchants.id"))
+    # Grows with merchants: carries the place for partitioning and area counts (DESIGN §8).
+    province_code: Mapped[str] = mapped_column(String(2))
+    commune_code: Mapped[str] = mapped_column(String(5))
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    qr_fetches: Mapped[int] = mapped_column(Integer, default=0)
 
 
 @erase_hook("storefronts")

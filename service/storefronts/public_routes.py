@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import images
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_, current_locale, gettext
-from service.payments import codes, render
+from service.payments import checkins, codes, render
+from service.payments.checkins import CheckinService
 from service.payments.images import not_modified, qr_response
 from service.payments.models import Poster
 from service.payments.poster import PosterData, poster_pdf
@@ -32,8 +33,11 @@ from service.storefronts.directory import DirectoryService
 from service.storefronts.links import EditLinkService, LinkUnusable, NotAllowed
 from service.storefronts.models import StoredImage
 from service.storefronts.public import PublicStorefront
+from service.storefronts.reach import Reach, ReachTotals
+from service.storefronts.reach import totals as reach_totals
 from service.storefronts.services import StorefrontService
 from service.storefronts.validation import DAY_NAMES, DAYS
+from service.vietnam import local_date
 from service.web import clean_form, flash, utcnow
 
 Query = Annotated[str | None, QueryParameter(max_length=200)]
@@ -45,6 +49,10 @@ PRIVATE_PAGE = {
     "Referrer-Policy": "no-referrer",  # the token is in the address: never pass it on
     "X-Robots-Tag": "noindex",
 }
+
+
+def reach(request: Request) -> Reach:
+    return request.app.state.storefront_reach
 
 
 def _not_found() -> Template:
@@ -158,6 +166,7 @@ class PublicStorefronts(Controller):
             )
             entry.pages[locale] = page
         headers = {"ETag": page.etag, "Cache-Control": REVALIDATE, "Content-Language": locale}
+        reach(request).view(request, storefront_id=entry.storefront_id, merchant_id=entry.merchant_id)
         if not_modified(request.headers.get("if-none-match"), page.etag):
             return Response(content=b"", status_code=304, headers=headers)
         return Response(content=page.body, media_type=MediaType.HTML, headers=headers)
@@ -172,7 +181,9 @@ class PublicStorefronts(Controller):
         v: Query = None,
     ) -> Response:
         """The trader's VietQR; `amount` and `purpose` make it a one-payment QR."""
-        text, _, _ = _payload_of(await storefront_data(request, slug), amount, purpose)
+        s = await storefront_data(request, slug)
+        text, _, _ = _payload_of(s, amount, purpose)
+        reach(request).qr_fetch(request, storefront_id=s.storefront_id, merchant_id=s.merchant_id)
         return qr_response(request, text, "png", public=True, version=v)
 
     @get("/{slug:str}/qr.svg", name="storefronts.qr_svg")
@@ -184,7 +195,9 @@ class PublicStorefronts(Controller):
         purpose: Query = None,
         v: Query = None,
     ) -> Response:
-        text, _, _ = _payload_of(await storefront_data(request, slug), amount, purpose)
+        s = await storefront_data(request, slug)
+        text, _, _ = _payload_of(s, amount, purpose)
+        reach(request).qr_fetch(request, storefront_id=s.storefront_id, merchant_id=s.merchant_id)
         return qr_response(request, text, "svg", public=True, version=v)
 
     @get("/{slug:str}/link.png", name="storefronts.link_png")
@@ -232,6 +245,7 @@ class PublicStorefronts(Controller):
         )
         etag = render.etag_for(repr(data))
         headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+        reach(request).qr_fetch(request, storefront_id=s.storefront_id, merchant_id=s.merchant_id)
         if not_modified(request.headers.get("if-none-match"), etag):
             return Response(content=b"", status_code=304, headers=headers)
         document = await anyio.to_thread.run_sync(poster_pdf, [data])
@@ -287,16 +301,27 @@ class TraderPages(Controller):
     ) -> Template:
         settings = request.app.state.settings
         links = EditLinkService(db)
+        now = utcnow()
         try:
-            link, sf, merchant = await links.open(token=token, secret=settings.secret_key, now=utcnow())
+            link, sf, merchant = await links.open(token=token, secret=settings.secret_key, now=now)
         except LinkUnusable as exc:
             return _link_problem(exc)
         products = await StorefrontService(db).product_views(sf.id)
         hours = sf.hours or {}
+        today = local_date(now)
+        answered = await CheckinService(db).answer_of_week(
+            merchant_id=merchant.id, day=today, source="trader"
+        )
+        figures = await reach_totals(db, merchant_ids=[merchant.id], today=today)
         return Template(
             "storefronts/trader.html.j2",
             context={
                 "token": token,
+                "question": checkins.QUESTION,
+                "buttons": checkins.BUTTONS,
+                "answers": checkins.ANSWERS,
+                "answered": answered.answer if answered else None,
+                "reach": figures.get(merchant.id) or ReachTotals(),
                 "business_name": merchant.business_name,
                 "slug": sf.slug,
                 "published": sf.published,
@@ -319,7 +344,14 @@ class TraderPages(Controller):
         return await self._page(request, db_session, token)
 
     async def _write(
-        self, request: Request, db: AsyncSession, token: str, action, form: dict[str, Any]
+        self,
+        request: Request,
+        db: AsyncSession,
+        token: str,
+        action,
+        form: dict[str, Any],
+        *,
+        done: str = N_("Đã lưu. Trang gian hàng đã cập nhật."),
     ) -> Template | Redirect:
         try:
             await action()
@@ -335,7 +367,7 @@ class TraderPages(Controller):
         except FieldErrors as exc:
             values = {k: v for k, v in form.items() if isinstance(v, str)}
             return await self._page(request, db, token, errors=dict(exc.errors), values=values, status=422)
-        flash(request, gettext("Đã lưu. Trang gian hàng đã cập nhật."), "success")
+        flash(request, gettext(done), "success")
         return Redirect(request.app.route_reverse("storefronts.trader", token=token), status_code=303)
 
     @post("/prices", name="storefronts.trader.prices")
@@ -356,6 +388,25 @@ class TraderPages(Controller):
             )
 
         return await self._write(request, db_session, token, action, form)
+
+    @post("/checkin", name="storefronts.trader.checkin")
+    async def checkin(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        token: FromPath[str],
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """The answer to the weekly question (one of the four buttons)."""
+        form = clean_form(data)
+        secret = request.app.state.settings.secret_key
+
+        async def action() -> None:
+            await EditLinkService(db_session).checkin(token=token, secret=secret, form=form, at=utcnow())
+
+        return await self._write(
+            request, db_session, token, action, form, done=N_("Cảm ơn bạn! Câu trả lời đã được ghi lại.")
+        )
 
     @post("/hours", name="storefronts.trader.hours")
     async def hours(

@@ -652,7 +652,13 @@ async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(c
     assert items[stalled]["reasons"] == ["no_payment_account", "stalled"]
     assert items[fresh]["reasons"] == ["no_payment_account"]
     assert [i["merchant_id"] for i in work["items"]] == [due, unused, stalled, fresh]
-    assert work["counts"] == {"follow_up": 1, "installed_not_using": 1, "no_payment_account": 2, "stalled": 0}
+    assert work["counts"] == {
+        "follow_up": 1,
+        "stopped_using": 0,
+        "installed_not_using": 1,
+        "no_payment_account": 2,
+        "stalled": 0,
+    }
     assert items[due]["actions"][0]["url"] == f"/merchants/{due}/visits/new"
     assert items[unused]["actions"][0]["url"] == f"/merchants/{unused}/stages/new?stage=qr_active"
     assert items[fresh]["actions"][0]["url"] == f"/merchants/{fresh}/stages/new?stage=bank_account"

@@ -61,13 +61,21 @@ def test_each_reason_links_to_what_moves_it_forward() -> None:
         kind="stage", stage="bank_account"
     )
     assert actions("stalled", current_stage="digital_ops") == (Action(kind="visit"),)
+    assert actions("stopped_using", current_stage="qr_active") == (Action(kind="visit"),)
     assert next_claimable("qr_active") == "ecommerce"  # "listed" comes from publishing, not a claim
 
 
 def test_promised_visits_come_first() -> None:
-    assert list(REASONS) == ["follow_up", "installed_not_using", "no_payment_account", "stalled"]
+    assert list(REASONS) == [
+        "follow_up",
+        "stopped_using",
+        "installed_not_using",
+        "no_payment_account",
+        "stalled",
+    ]
     assert primary_reason(["stalled", "no_payment_account"]) == "no_payment_account"
     assert primary_reason(["stalled", "follow_up"]) == "follow_up"
+    assert primary_reason(["installed_not_using", "stopped_using"]) == "stopped_using"
     assert BELOW_BANK_ACCOUNT == ("registered", "identity")
 
 
