@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -55,6 +56,7 @@ CRAWLER = re.compile(
     re.IGNORECASE,
 )  # "(?<!cu)": Cubot is a phone maker
 VIEWS, QR_FETCHES = 0, 1
+DAY_FOR = 1.0  # seconds a day read from the clock is used for
 METRICS = ("views", "qr_fetches")
 Key = tuple[uuid.UUID, uuid.UUID, date]  # storefront, merchant, day
 
@@ -88,12 +90,32 @@ class Reach:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._day_read = -DAY_FOR  # read the day from the new clock at the next count
+
     # --- counting (the request path: no await, no database) -------------------------------------
 
+    def _today(self) -> date:
+        """Vietnam's date, read from the clock at most once per DAY_FOR seconds: a view counted a
+        second late at midnight is still counted, and the page is spared a clock read."""
+        tick = time.monotonic()
+        if tick - self._day_read >= DAY_FOR:
+            self._day, self._day_read = local_date(self._clock()), tick
+        return self._day
+
     def _add(self, request: Any, metric: int, storefront_id: uuid.UUID, merchant_id: uuid.UUID) -> None:
-        if not counted(request.method, request.headers.get("user-agent")):
+        if request.method != "GET":
             return
-        key = (storefront_id, merchant_id, local_date(self.clock()))
+        user_agent = request.headers.get("user-agent")
+        if user_agent is None or is_crawler(user_agent):
+            return
+        key = (storefront_id, merchant_id, self._today())
         counts = self._counts.get(key)
         if counts is None:
             counts = self._counts[key] = [0, 0]
