@@ -30,7 +30,8 @@ def test_trader_answers_the_weekly_question_with_one_tap_and_the_volunteer_sees_
     button.click()
     expect(trader.locator(".flash")).to_contain_text("Cảm ơn bạn!")
     expect(trader.locator("#checkin-thanks")).to_have_text("Cảm ơn! Tuần này bạn đã trả lời: 6–20 khách.")
-    expect(question.get_by_role("button", name="không có khách nào")).to_be_hidden()  # behind "change the answer"
+    hidden = question.get_by_role("button", name="không có khách nào")
+    expect(hidden).to_be_hidden()  # behind "change the answer"
     trader.get_by_text("Đổi câu trả lời").click()
     question.get_by_role("button", name="hơn 20 khách").click()
     expect(trader.locator("#checkin-thanks")).to_have_text("Cảm ơn! Tuần này bạn đã trả lời: hơn 20 khách.")
