@@ -10,6 +10,10 @@ from service.places.models import Commune, Province, Village
 from service.reports.models import Feedback, ReportCount, Target
 from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
 
+# The areas that react to what happens to a trader (merchants.events) register their listeners here.
+import service.onboarding.reactions  # noqa: E402, F401
+import service.reports.counters  # noqa: E402, F401
+
 __all__ = [
     "ApiToken",
     "AuditEntry",

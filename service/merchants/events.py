@@ -161,26 +161,8 @@ async def changing(
     ids = tuple(dict.fromkeys(merchant_ids))
     if kind not in NEW_TRADERS:
         await lock(session, ids)
-    event = TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)
-    after: list[Callable[[], Awaitable[Any]]] = []
-    for listener in listeners(kind):
-        if inspect.isasyncgenfunction(listener):
-            generator = listener(session, event)
-            await generator.__anext__()
-            after.append(lambda generator=generator: _finish(generator))
-        else:
-            after.append(lambda listener=listener: listener(session, event))
-    yield event
-    for run in after:
-        await run()
-
-
-async def _finish(generator: Any) -> None:
-    try:
-        await generator.__anext__()
-    except StopAsyncIteration:
-        return
-    raise RuntimeError(f"listener {generator!r} yielded twice")
+    async with _around(session, TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)) as event:
+        yield event
 
 
 async def announce(
@@ -192,16 +174,42 @@ async def announce(
     by: uuid.UUID | None = None,
     **detail: Any,
 ) -> None:
-    """Tell the listeners of a change the owner already made, under a lock it already holds (a
-    stage change or a visit, whose before and after the owner knows and passes in `detail`)."""
+    """Tell the listeners of a change the owner already made, under a lock it already holds (or of
+    new traders): a stage change or a visit, whose before and after the owner passes in `detail`."""
     event = TraderEvent(kind=kind, merchant_ids=tuple(dict.fromkeys(merchant_ids)), at=at, by=by, detail=detail)
-    for listener in listeners(kind):
-        if inspect.isasyncgenfunction(listener):
-            generator = listener(session, event)
-            await generator.__anext__()
-            await _finish(generator)
-        else:
-            await listener(session, event)
+    async with _around(session, event):
+        pass
+
+
+@asynccontextmanager
+async def _around(session: AsyncSession, event: TraderEvent) -> AsyncIterator[TraderEvent]:
+    """Every listener's part before the change, in order; the change; every part after it."""
+    after: list[Callable[[], Awaitable[Any]]] = []
+    started: list[Any] = []
+    try:
+        for listener in listeners(event.kind):
+            if inspect.isasyncgenfunction(listener):
+                generator = listener(session, event)
+                await generator.__anext__()
+                started.append(generator)
+                after.append(lambda generator=generator: _finish(generator))
+            else:
+                after.append(lambda listener=listener: listener(session, event))
+        yield event
+    except BaseException:
+        for generator in started:  # let them clean up (their `finally`), then fail as the body did
+            await generator.aclose()
+        raise
+    for run in after:
+        await run()
+
+
+async def _finish(generator: Any) -> None:
+    try:
+        await generator.__anext__()
+    except StopAsyncIteration:
+        return
+    raise RuntimeError(f"listener {generator!r} yielded twice")
 
 
 def place_of(row: Any) -> Place:

@@ -128,6 +128,9 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     reached_at: datetime | None
     reached: dict[str, datetime]  # stages held now, with when each was (last) reached
     ever: frozenset[str]  # every stage ever reached, regressed or not
+    # Every stage ever held by a claim that stood: held now, or held until the trader stopped (or
+    # the fact behind an automatic stage went away); not a claim that a team leader rejected.
+    stood: frozenset[str] = frozenset()
     verified: frozenset[str]  # stages a team leader confirmed (and not regressed since)
     skipped: tuple[str, ...]  # lower stages never reached: allowed, but shown
     holds: dict[str, Event] = {}  # for each stage held now, the `reached` event that began the hold
@@ -142,12 +145,14 @@ def progress(events: Iterable[Event]) -> Progress:
     holds: dict[str, Event] = {}
     verified: set[str] = set()
     ever: set[str] = set()
+    stood: set[str] = set()
     for event in _in_order(events):
         if event.kind == "reached":
             holds.setdefault(event.stage, event)
             ever.add(event.stage)
         elif event.kind == "regressed":
-            holds.pop(event.stage, None)
+            if holds.pop(event.stage, None) is not None and event.source != "review":
+                stood.add(event.stage)
             verified.discard(event.stage)
         elif event.stage in holds:  # verifying a claim that still stands
             verified.add(event.stage)
@@ -160,6 +165,7 @@ def progress(events: Iterable[Event]) -> Progress:
             ever=frozenset(ever),
             verified=frozenset(),
             skipped=(),
+            stood=frozenset(stood),
         )
     top = max(reached, key=lambda code: BY_CODE[code].order)
     skipped = tuple(s.code for s in STAGES if s.order < BY_CODE[top].order and s.code not in ever)
@@ -171,6 +177,7 @@ def progress(events: Iterable[Event]) -> Progress:
         verified=frozenset(verified),
         skipped=skipped,
         holds=holds,
+        stood=frozenset(stood | reached.keys()),
     )
 
 

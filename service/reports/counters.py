@@ -4,42 +4,51 @@ A merchant contributes, at each level it belongs to (province, commune, village,
 
 - `merchants`           1
 - `stage/<code>`        1 for its current stage
-- `reached/<code>`      1 for every stage it ever reached (a `reached` event in its log)
+- `hold/<code>`         1 for every stage it holds now, whatever its highest ("using QR now" is
+                        `hold/qr_active`)
+- `reached/<code>`      1 for every stage it ever held by a claim that stood (`Progress.stood`: a
+                        claim a team leader rejected does not count)
 - `new/<YYYY-MM>`       1 for the month it was registered
 - `stalled_on/<day>`    the day its current stage was reached, unless it is at the last stage
 - `unused`, `unused_on/<day>`  1, and the day it got its QR code, while it holds `qr_issued` and
                         not `qr_active`
 - `to_qr_active/<days>`, `to_listed/<days>`  days from registration to holding that stage
-- `visits/<YYYY-MM>`    its visits per month
+- `visits/<YYYY-MM>`    its visits per month; a deleted merchant keeps these (the work happened),
+                        a merged one's moved to the survivor
 
 Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is `unused` less
 the `unused_on` buckets after a cut-off day chosen at read time (at most 30 rows), so it is exact
 whenever it is asked; stalled is likewise the merchants below the last stage less the recent
 `stalled_on` buckets.
 
-Every write path that changes any of this adds the difference between the merchant's contribution
-after and before (`apply`): the stage write path computes both from the log it already holds
-(`OnboardingService._apply`); other paths (registration, edits that move a merchant, deletion,
-merge) load them (`contributions` before, `recount` after); an import counts its merchants by
-where and when they registered (`add_registered`). `rebuild` recomputes everything from the raw
-tables; tests compare the two.
+The counters follow the traders through the one seam (`merchants.events`), in the transaction of
+the change and under the trader's row lock: a stage change announces its standing before and after
+(`stage_changed`) and the difference is added; a visit adds itself; registration, an edit that
+moves a merchant, deletion and merge are recounted (`contributions` before the change, the same
+after it, the difference added), and anything that happens to those merchants meanwhile (stage 1 of
+a registration, the survivor's recomputed stage after a merge) is inside that recount. An import
+counts its merchants by where and when they registered (`add_registered`). `rebuild` recomputes
+everything from the raw tables with set-based SQL; tests compare the two.
 """
 
 import contextvars
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Integer, and_, cast, delete, func, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
+from service.merchants import events
 from service.merchants.bulk import insert_rows
 from service.merchants.models import Merchant, live
+from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
 from service.reports.models import ReportCount
@@ -49,6 +58,7 @@ Key = tuple[str, str, str, str]  # (level, area, metric, bucket)
 LEVELS = ("p", "c", "v", "t")
 LAST_STAGE = STAGES[-1].code
 CHUNK = 5000  # ids per IN (...) when loading contributions (both databases bind 32,766 values)
+RECOUNTING = "report_counters_recounting"  # session.info: merchants a recount in progress covers
 
 _disabled = contextvars.ContextVar("report_counters_disabled", default=False)
 
@@ -71,9 +81,13 @@ def days_bucket(days: int) -> str:
     return f"{max(days, 0):05d}"  # sorts as text
 
 
+def village_key(commune_code: str, village_id: uuid.UUID | None) -> str:
+    return village_id.hex if village_id else f"{commune_code}-"
+
+
 @dataclass(frozen=True)
 class MerchantState:
-    """What the figures need to know about one live merchant."""
+    """What the figures need to know about one merchant that is not merged away."""
 
     province_code: str
     commune_code: str
@@ -83,22 +97,37 @@ class MerchantState:
     current_stage: str
     stage_reached_at: datetime
     holds: Mapping[str, datetime] = field(default_factory=dict)  # merchant_stages: stage → reached_at
-    reached: frozenset[str] = frozenset()
+    reached: frozenset[str] = frozenset()  # Progress.stood
     visit_days: tuple[date, ...] = ()
+    live: bool = True  # deleted merchants keep their visits only
 
     def areas(self) -> tuple[tuple[str, str], ...]:
-        village = self.village_id.hex if self.village_id else f"{self.commune_code}-"
-        return (("p", self.province_code), ("c", self.commune_code), ("v", village), ("t", self.team_id.hex))
+        return areas_of(self.province_code, self.commune_code, self.village_id, self.team_id)
+
+
+def areas_of(
+    province_code: str, commune_code: str, village_id: uuid.UUID | None, team_id: uuid.UUID
+) -> tuple[tuple[str, str], ...]:
+    return (
+        ("p", province_code),
+        ("c", commune_code),
+        ("v", village_key(commune_code, village_id)),
+        ("t", team_id.hex),
+    )
 
 
 def stage_figures(state: MerchantState) -> Counter[Figure]:
-    """The figures that follow the merchant's profile and stages."""
+    """The figures that follow the merchant's profile and stages (none once it is deleted)."""
+    if not state.live:
+        return Counter()
     created = local_date(state.created_at)
     figures: Counter[Figure] = Counter(
         {("merchants", ""): 1, ("stage", state.current_stage): 1, ("new", month(created)): 1}
     )
     for code in state.reached:
         figures["reached", code] += 1
+    for code in state.holds:
+        figures["hold", code] += 1
     if state.current_stage != LAST_STAGE:
         figures["stalled_on", local_date(state.stage_reached_at).isoformat()] += 1
     if "qr_issued" in state.holds and "qr_active" not in state.holds:
@@ -124,8 +153,7 @@ def spread(state: MerchantState, figures: Mapping[Figure, int], sign: int = 1) -
 
 
 async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, MerchantState]:
-    """The live merchants among these ids, as the figures see them (deleted and merged ones
-    contribute nothing)."""
+    """These merchants as the figures see them (merged ones contribute nothing)."""
     ids = list(dict.fromkeys(merchant_ids))
     found: dict[uuid.UUID, MerchantState] = {}
     for start in range(0, len(ids), CHUNK):
@@ -137,8 +165,8 @@ async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> di
 async def _load(
     session: AsyncSession, which: Callable[[ColumnElement], ColumnElement[bool]]
 ) -> dict[uuid.UUID, MerchantState]:
-    """The live merchants whose id `which` selects, with their held stages, stages ever reached
-    and visit days (one query per table)."""
+    """The merchants whose id `which` selects, with their held stages, the stages that stood (their
+    log replayed by the same rules as the write path) and visit days (one query per table)."""
     rows = (
         await session.execute(
             select(
@@ -150,7 +178,8 @@ async def _load(
                 Merchant.created_at,
                 Merchant.current_stage,
                 Merchant.stage_reached_at,
-            ).where(which(Merchant.id), live())
+                Merchant.deleted_at,
+            ).where(which(Merchant.id), Merchant.merged_into_id.is_(None))
         )
     ).all()
     if not rows:
@@ -162,13 +191,20 @@ async def _load(
         )
     ):
         holds.setdefault(merchant_id, {})[stage] = reached_at
-    reached: dict[uuid.UUID, set[str]] = {}
-    for merchant_id, stage in await session.execute(
-        select(StageEvent.merchant_id, StageEvent.stage)
-        .where(which(StageEvent.merchant_id), StageEvent.kind == "reached")
-        .distinct()
+    logs: dict[uuid.UUID, list[stages.Event]] = {}
+    for merchant_id, stage, kind, source, occurred_at, recorded_at in await session.execute(
+        select(
+            StageEvent.merchant_id,
+            StageEvent.stage,
+            StageEvent.kind,
+            StageEvent.source,
+            StageEvent.occurred_at,
+            StageEvent.recorded_at,
+        ).where(which(StageEvent.merchant_id), StageEvent.kind != "verified")
     ):
-        reached.setdefault(merchant_id, set()).add(stage)
+        logs.setdefault(merchant_id, []).append(
+            stages.Event(stage=stage, kind=kind, source=source, occurred_at=occurred_at, recorded_at=recorded_at)
+        )
     visits: dict[uuid.UUID, list[date]] = {}
     for merchant_id, visited_on in await session.execute(
         select(Visit.merchant_id, Visit.visited_on).where(which(Visit.merchant_id))
@@ -184,8 +220,9 @@ async def _load(
             current_stage=row.current_stage,
             stage_reached_at=row.stage_reached_at,
             holds=holds.get(row.id, {}),
-            reached=frozenset(reached.get(row.id, ())),
+            reached=stages.progress(logs.get(row.id, ())).stood,
             visit_days=tuple(visits.get(row.id, ())),
+            live=row.deleted_at is None,
         )
         for row in rows
     }
@@ -239,9 +276,8 @@ def difference(after: Counter[Key], before: Counter[Key]) -> Counter[Key]:
 async def recount(
     session: AsyncSession, merchant_ids: Sequence[uuid.UUID], *, before: Mapping[Key, int]
 ) -> None:
-    """After a change the stage write path does not see (a registration, an edit that moves a
-    merchant, a deletion, a merge): add what these merchants contribute now less what they did
-    `before` it (`contributions` taken then; empty for new merchants)."""
+    """After a change the stage write path does not see: add what these merchants contribute now
+    less what they did `before` it (`contributions` taken then; empty for new merchants)."""
     if not _disabled.get():
         await apply(session, difference(await contributions(session, merchant_ids), Counter(before)))
 
@@ -287,10 +323,214 @@ async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID
     await apply(session, out)
 
 
-async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
+# --- listening to the traders' changes ---------------------------------------------------------
+
+
+def _recounting(session: AsyncSession) -> Counter[uuid.UUID]:
+    return session.info.setdefault(RECOUNTING, Counter())
+
+
+@events.reacts_to("registered", "imported", "moved", "merged", "deleted", order=100)
+async def _recount_around(session: AsyncSession, event: events.TraderEvent) -> AsyncIterator[None]:
+    """Count the merchants before the change and again after it. Whatever else happens to them
+    meanwhile (stage 1 of a registration, a merge's recomputed stage) is inside the difference, so
+    the stage listener below leaves them alone until then."""
+    ids = list(event.merchant_ids)
+    new = event.kind in events.NEW_TRADERS
+    before = Counter() if new or _disabled.get() else await contributions(session, ids)
+    recounting = _recounting(session)
+    recounting.update(ids)
+    try:
+        yield
+    finally:
+        recounting.subtract(ids)
+        for merchant_id in ids:
+            if recounting[merchant_id] <= 0:
+                del recounting[merchant_id]
+    if event.kind == "imported":
+        await add_registered(session, ids)
+    else:
+        await recount(session, ids, before=before)
+
+
+def _state_of(place: events.Place, standing: events.Standing) -> MerchantState:
+    return MerchantState(
+        province_code=place.province_code,
+        commune_code=place.commune_code,
+        village_id=place.village_id,
+        team_id=place.team_id,
+        created_at=place.created_at,
+        current_stage=standing.stage,
+        stage_reached_at=standing.reached_at,
+        holds=standing.holds,
+        reached=standing.stood,
+    )
+
+
+@events.reacts_to("stage_changed", order=100)
+async def _stage_changed(session: AsyncSession, event: events.TraderEvent) -> None:
+    """The difference a stage change makes, from the standing before and after it."""
+    if any(merchant_id in _recounting(session) for merchant_id in event.merchant_ids):
+        return
+    place: events.Place = event.detail["place"]
+    after = _state_of(place, event.detail["after"])
+    before = _state_of(place, event.detail["before"])
+    await apply(session, difference(spread(after, stage_figures(after)), spread(before, stage_figures(before))))
+
+
+@events.reacts_to("visit_recorded", order=100)
+async def _visit_recorded(session: AsyncSession, event: events.TraderEvent) -> None:
+    place: events.Place = event.detail["place"]
+    areas = areas_of(place.province_code, place.commune_code, place.village_id, place.team_id)
+    await apply(session, Counter({(level, area, "visits", month(event.detail["visited_on"])): 1 for level, area in areas}))
+
+
+# --- rebuilding from the raw tables ----------------------------------------------------------
+
+
+def _local(column: Any, dialect: str, pattern: str) -> ColumnElement[str]:
+    """A UTC timestamp column as Vietnam's calendar day ("day") or month ("month"), as text."""
+    if dialect == "postgresql":
+        shifted = func.timezone("UTC", column) + text("interval '7 hours'")
+        return func.to_char(shifted, "YYYY-MM-DD" if pattern == "day" else "YYYY-MM")
+    return func.strftime("%Y-%m-%d" if pattern == "day" else "%Y-%m", column, "+7 hours")
+
+
+def _day_number(column: Any, dialect: str) -> ColumnElement[int]:
+    """A UTC timestamp column as a count of Vietnam's calendar days (for differences of days)."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("UTC", column) + text("interval '7 hours'")) - literal_column("date '2000-01-01'")
+    return cast(func.julianday(func.date(column, "+7 hours")), Integer)
+
+
+def _date_month(column: Any, dialect: str) -> ColumnElement[str]:
+    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.strftime("%Y-%m", column)
+
+
+def _stood():
+    """(merchant_id, stage) of every stage held by a claim that stood, in SQL: the log's moves per
+    merchant and stage in the order they happened, each hold's start (a `reached` after nothing or
+    after a `regressed`) paired with the `regressed` that ended it; a hold counts unless a team
+    leader's review ended it. The same rule as `stages.progress(...).stood`."""
+    e = StageEvent
+    order = (e.occurred_at, e.recorded_at)
+    moves = (
+        select(
+            e.merchant_id,
+            e.stage,
+            e.kind,
+            e.source,
+            e.occurred_at,
+            e.recorded_at,
+            func.lag(e.kind).over(partition_by=(e.merchant_id, e.stage), order_by=order).label("prev"),
+        )
+        .where(e.kind.in_(("reached", "regressed")))
+        .subquery("moves")
+    )
+    m = moves.c
+    turns = (
+        select(
+            m.merchant_id,
+            m.stage,
+            m.kind,
+            func.lead(m.source)
+            .over(partition_by=(m.merchant_id, m.stage), order_by=(m.occurred_at, m.recorded_at))
+            .label("ended_by"),
+        )
+        .where(
+            ((m.kind == "reached") & ((m.prev.is_(None)) | (m.prev == "regressed")))
+            | ((m.kind == "regressed") & (m.prev == "reached"))
+        )
+        .subquery("turns")
+    )
+    t = turns.c
+    return (
+        select(t.merchant_id, t.stage)
+        .where(t.kind == "reached", (t.ended_by.is_(None)) | (t.ended_by != "review"))
+        .distinct()
+        .subquery("stood")
+    )
+
+
+async def _figures_from_tables(session: AsyncSession) -> Counter[Key]:
+    """Every counter, computed by the database from the raw tables: one GROUP BY per figure over the
+    merchants' place, then spread to the four levels here (a few rows per area and bucket)."""
+    dialect = session.get_bind().dialect.name
+    m = Merchant
+    place = (m.province_code, m.commune_code, m.village_id, m.team_id)
+    alive = live()
+    held = MerchantStage
+    qr_active = held.__table__.alias("qr_active")
+    queries: list[tuple[str, Any, Callable[[Any], str]]] = [
+        ("merchants", select(*place, literal_column("''"), func.count()).where(alive), str),
+        ("stage", select(*place, m.current_stage, func.count()).where(alive), str),
+        ("new", select(*place, _local(m.created_at, dialect, "month"), func.count()).where(alive), str),
+        (
+            "stalled_on",
+            select(*place, _local(m.stage_reached_at, dialect, "day"), func.count()).where(
+                alive, m.current_stage != LAST_STAGE
+            ),
+            str,
+        ),
+        (
+            "hold",
+            select(*place, held.stage, func.count()).join(held, held.merchant_id == m.id).where(alive),
+            str,
+        ),
+        (
+            "unused_on",
+            select(*place, _local(held.reached_at, dialect, "day"), func.count())
+            .join(held, and_(held.merchant_id == m.id, held.stage == "qr_issued"))
+            .outerjoin(qr_active, and_(qr_active.c.merchant_id == m.id, qr_active.c.stage == "qr_active"))
+            .where(alive, qr_active.c.merchant_id.is_(None)),
+            str,
+        ),
+    ]
+    for code in ("qr_active", "listed"):
+        days = _day_number(held.reached_at, dialect) - _day_number(m.created_at, dialect)
+        queries.append(
+            (
+                f"to_{code}",
+                select(*place, days, func.count())
+                .join(held, and_(held.merchant_id == m.id, held.stage == code))
+                .where(alive),
+                lambda d: days_bucket(int(d)),
+            )
+        )
+    stood = _stood()
+    queries.append(
+        (
+            "reached",
+            select(*place, stood.c.stage, func.count()).join(stood, stood.c.merchant_id == m.id).where(alive),
+            str,
+        )
+    )
+    queries.append(
+        (
+            "visits",
+            select(*place, _date_month(Visit.visited_on, dialect), func.count())
+            .join(Visit, Visit.merchant_id == m.id)
+            .where(m.merged_into_id.is_(None)),
+            str,
+        )
+    )
+    out: Counter[Key] = Counter()
+    for metric, query, bucket_of in queries:
+        columns = list(query.selected_columns)
+        rows = await session.execute(query.group_by(*columns[:5]))
+        for province, commune, village, team, bucket, n in rows:
+            bucket = bucket_of(bucket)
+            for level, area in areas_of(province, commune, village, team):
+                out[level, area, metric, bucket] += n
+            if metric == "unused_on":
+                for level, area in areas_of(province, commune, village, team):
+                    out[level, area, "unused", ""] += n
+    return out
+
+
+async def rebuild(session: AsyncSession) -> int:
     """Recompute every counter, and each volunteer's latest visit, from the raw tables (after a bulk
-    load, or to check the write paths). Streams the live merchants in id order; returns how many
-    were counted."""
+    load, or to check the write paths), in set-based SQL. Returns how many merchants were counted."""
     await session.execute(
         update(User).values(
             last_visit_at=select(func.max(Visit.occurred_at))
@@ -298,22 +538,8 @@ async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
             .scalar_subquery()
         )
     )
+    counted_now = await _figures_from_tables(session)
     await session.execute(delete(ReportCount))
-    counted_now: Counter[Key] = Counter()
-    counted = 0
-    last: uuid.UUID | None = None
-    while True:  # batches of ids in key order, read as ranges of each table's merchant index
-        batch_ids = select(Merchant.id).order_by(Merchant.id).limit(batch)
-        if last is not None:
-            batch_ids = batch_ids.where(Merchant.id > last)
-        ids = list(await session.scalars(batch_ids))
-        if not ids:
-            break
-        low, high = ids[0], ids[-1]
-        found = await _load(session, lambda column, low=low, high=high: column.between(low, high))
-        counted_now.update(total(found.values()))
-        counted += len(found)
-        last = high
     # The table is empty: plain bulk inserts (COPY on PostgreSQL), not upserts.
     await insert_rows(
         session,
@@ -321,7 +547,7 @@ async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
         ("level", "area", "metric", "bucket", "n"),
         [(*key, n) for key, n in sorted(counted_now.items()) if n],
     )
-    return counted
+    return int(await session.scalar(select(func.count()).select_from(Merchant).where(live())) or 0)
 
 
 async def stored(session: AsyncSession) -> Counter[Key]:
