@@ -18,7 +18,6 @@ and the time it happened. A retry gets the first response again; a late event is
 """
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -172,15 +171,16 @@ class OnboardingService:
                     Merchant.last_visit_at,
                     Merchant.next_follow_up,
                     Merchant.created_at,
-                )
-                .where(*where)
+                ).where(*where)
             )
         ).one_or_none()
         if row is None:
             raise NotFound()
         return _Locked(*row)
 
-    async def _append(self, merchant: _Locked, history: list[StageEvent], *rows: StageEvent) -> stages.Progress:
+    async def _append(
+        self, merchant: _Locked, history: list[StageEvent], *rows: StageEvent
+    ) -> stages.Progress:
         """Add the events and bring the merchant's stage up to date from its whole log."""
         self.session.add_all(rows)
         await self.session.flush()
@@ -207,7 +207,9 @@ class OnboardingService:
                     holds=then.reached,
                     stood=then.stood,
                 ),
-                after=events.Standing(stage=now.stage, reached_at=reached_at, holds=now.reached, stood=now.stood),
+                after=events.Standing(
+                    stage=now.stage, reached_at=reached_at, holds=now.reached, stood=now.stood
+                ),
             )
         if (now.stage, reached_at) != (merchant.current_stage, merchant.stage_reached_at):
             await self.session.execute(
