@@ -245,10 +245,11 @@ class OnboardingService:
         by: CurrentUser | uuid.UUID | None,
         source_id: str | uuid.UUID | None = None,
     ) -> StageEvent | None:
-        """Record a stage the system saw happen. The one entry point for the other areas:
+        """Record a stage the system saw happen, when another area announces the fact
+        (`onboarding/reactions.py`):
 
-        - "registered": merchant registration (wired through `MerchantService.on_registered`);
-        - "bank_account": the merchant's first payment account saved (payments);
+        - "registered": merchant registration;
+        - "bank_account": a payment account saved (payments);
         - "qr_issued": a VietQR poster printed (payments);
         - "listed": the storefront published with at least one product (storefronts).
 
@@ -323,7 +324,7 @@ class OnboardingService:
     async def record_registered(
         self, *, merchant_ids: Sequence[uuid.UUID], by: CurrentUser | uuid.UUID | None
     ) -> int:
-        """Stage 1 for many new merchants at once (a spreadsheet import, `MerchantService.on_imported`),
+        """Stage 1 for many new merchants at once (a spreadsheet import, announced as `imported`),
         in one multi-row INSERT per table. Each event is dated at the merchant's `created_at`; their
         stage columns already say "registered", so nothing else changes. Returns how many."""
         rows = (
@@ -373,7 +374,7 @@ class OnboardingService:
 
     async def recompute(self, *, merchant_id: uuid.UUID) -> stages.Progress:
         """Rebuild a merchant's stage, held stages, last visit and next follow-up from its log and
-        visits: after a merge moved another record's events and visits to it (`on_merged`; the merge
+        visits: after a merge moved another record's events and visits to it (`merged`; the merge
         counts its difference to the report counters itself)."""
         merchant = await self._lock(merchant_id)
         now = await self._apply(merchant, await events_of(self.session, merchant_id))
