@@ -1,5 +1,8 @@
 """Every area's models, imported so that the metadata Alembic compares against is complete."""
 
+# The areas that react to what happens to a trader (merchants.events) register their listeners here.
+import service.onboarding.reactions
+import service.reports.counters  # noqa: F401
 from service.accounts.models import ApiToken, Team, User
 from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord

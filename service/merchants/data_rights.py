@@ -39,6 +39,7 @@ from service.audit import AuditEntry
 from service.errors import FieldErrors, Forbidden
 from service.i18n import gettext
 from service.idempotency import MAX_AGE, IdempotencyRecord
+from service.merchants import events
 from service.merchants.identifiers import IdentifierError, normalize_cccd, normalize_phone
 from service.merchants.models import Merchant
 from service.merchants.privacy import ERASED_NAME, ERASED_PHONE, LEGAL_PERSON_KINDS, is_erased
@@ -175,6 +176,7 @@ class DataRightsService:
         if by.role not in ERASERS:
             raise Forbidden()
         merchants = MerchantService(self.session)
+        await events.lock(self.session, [merchant_id])
         m = await merchants.get(by=by, merchant_id=merchant_id)
         if is_erased(m):
             raise Erased()
@@ -237,6 +239,7 @@ class DataRightsService:
                 province_code=target.province_code,
             )
         await self.session.flush()
+        await events.announce(self.session, "erased", ids, at=at, by=by.id)
         return ErasureResult(merchant_ids=ids, fields=sorted(erased_fields), audit_entries_scrubbed=scrubbed)
 
     async def _forget_replays(self, ids: list[uuid.UUID], at: datetime) -> None:

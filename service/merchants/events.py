@@ -144,7 +144,9 @@ async def lock(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> None
         table = Merchant.__table__
         await session.execute(update(table).where(table.c.id.in_(ids)).values(version=table.c.version))
         return
-    await session.execute(select(Merchant.id).where(Merchant.id.in_(ids)).order_by(Merchant.id).with_for_update())
+    await session.execute(
+        select(Merchant.id).where(Merchant.id.in_(ids)).order_by(Merchant.id).with_for_update()
+    )
 
 
 @asynccontextmanager
@@ -162,16 +164,49 @@ async def changing(
     ids = tuple(dict.fromkeys(merchant_ids))
     if kind not in NEW_TRADERS:
         await lock(session, ids)
-    event = TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)
+    async with _around(
+        session, TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)
+    ) as event:
+        yield event
+
+
+async def announce(
+    session: AsyncSession,
+    kind: Kind,
+    merchant_ids: Iterable[uuid.UUID],
+    *,
+    at: datetime,
+    by: uuid.UUID | None = None,
+    **detail: Any,
+) -> None:
+    """Tell the listeners of a change the owner already made, under a lock it already holds (or of
+    new traders): a stage change or a visit, whose before and after the owner passes in `detail`."""
+    event = TraderEvent(
+        kind=kind, merchant_ids=tuple(dict.fromkeys(merchant_ids)), at=at, by=by, detail=detail
+    )
+    async with _around(session, event):
+        pass
+
+
+@asynccontextmanager
+async def _around(session: AsyncSession, event: TraderEvent) -> AsyncIterator[TraderEvent]:
+    """Every listener's part before the change, in order; the change; every part after it."""
     after: list[Callable[[], Awaitable[Any]]] = []
-    for listener in listeners(kind):
-        if inspect.isasyncgenfunction(listener):
-            generator = listener(session, event)
-            await generator.__anext__()
-            after.append(lambda generator=generator: _finish(generator))
-        else:
-            after.append(lambda listener=listener: listener(session, event))
-    yield event
+    started: list[Any] = []
+    try:
+        for listener in listeners(event.kind):
+            if inspect.isasyncgenfunction(listener):
+                generator = listener(session, event)
+                await generator.__anext__()
+                started.append(generator)
+                after.append(lambda generator=generator: _finish(generator))
+            else:
+                after.append(lambda listener=listener: listener(session, event))
+        yield event
+    except BaseException:
+        for generator in started:  # let them clean up (their `finally`), then fail as the body did
+            await generator.aclose()
+        raise
     for run in after:
         await run()
 
@@ -184,27 +219,6 @@ async def _finish(generator: Any) -> None:
     raise RuntimeError(f"listener {generator!r} yielded twice")
 
 
-async def announce(
-    session: AsyncSession,
-    kind: Kind,
-    merchant_ids: Iterable[uuid.UUID],
-    *,
-    at: datetime,
-    by: uuid.UUID | None = None,
-    **detail: Any,
-) -> None:
-    """Tell the listeners of a change the owner already made, under a lock it already holds (a
-    stage change or a visit, whose before and after the owner knows and passes in `detail`)."""
-    event = TraderEvent(kind=kind, merchant_ids=tuple(dict.fromkeys(merchant_ids)), at=at, by=by, detail=detail)
-    for listener in listeners(kind):
-        if inspect.isasyncgenfunction(listener):
-            generator = listener(session, event)
-            await generator.__anext__()
-            await _finish(generator)
-        else:
-            await listener(session, event)
-
-
 def place_of(row: Any) -> Place:
     """The Place of a row with the merchant's place columns (a Merchant or a selected row)."""
     return Place(
@@ -214,4 +228,3 @@ def place_of(row: Any) -> Place:
         team_id=row.team_id,
         created_at=row.created_at,
     )
-

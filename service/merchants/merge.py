@@ -8,8 +8,8 @@
 - Earlier tombstones of the duplicate are re-pointed too, so a redirect is always one hop.
 - The change history is not rewritten: the audit entries stay under the id they were written for,
   and the survivor's page shows its own history and its tombstones'.
-- Both records get a "merge" audit entry; then `MerchantService.on_merged` runs (onboarding
-  recomputes the current stage from the events that now all belong to the survivor).
+- Both records get a "merge" audit entry; the merge is announced (`merchants.events`): onboarding
+  recomputes the current stage from the events that now all belong to the survivor.
 - Both records must be live and in the caller's jurisdiction, so a team leader merges only inside
   the team; volunteers may not merge. An erased record is not merged (nor merged into).
 """
@@ -28,11 +28,11 @@ from service import audit
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden
 from service.i18n import gettext
+from service.merchants import events
 from service.merchants.models import Merchant
 from service.merchants.privacy import is_erased
 from service.merchants.relations import MERGE_HOOKS, Reference, references
 from service.merchants.services import ENTITY, MERGERS, Erased, MerchantService, StaleVersion
-from service.reports import counters
 
 
 class MergeResult(msgspec.Struct, kw_only=True):
@@ -96,6 +96,7 @@ class MergeService:
         if survivor_id == duplicate_id:
             raise FieldErrors([("duplicate_id", gettext("Không thể gộp một bản ghi với chính nó."))])
         merchants = MerchantService(self.session)
+        await events.lock(self.session, [survivor_id, duplicate_id])
         survivor = await merchants.get(by=by, merchant_id=survivor_id)
         duplicate = await merchants.get(by=by, merchant_id=duplicate_id)
         for row, version in ((survivor, survivor_version), (duplicate, duplicate_version)):
@@ -104,64 +105,70 @@ class MergeService:
             if version is not None and version != row.version:
                 raise StaleVersion(row)
 
-        counted = await counters.contributions(self.session, [survivor.id, duplicate.id])
+        # Announced (`merged`): onboarding recomputes the survivor's stage from the events it took
+        # over; the report counters count the tombstone no more and the survivor with everything.
+        async with events.changing(
+            self.session,
+            "merged",
+            [survivor.id, duplicate.id],
+            at=at,
+            by=by.id,
+            survivor=survivor.id,
+            duplicate=duplicate.id,
+        ):
+            # Both rows first: the version check makes an edit of either record from a copy read
+            # before the merge fail with 409.
+            duplicate.merged_into_id = survivor.id
+            duplicate.updated_at = at
+            survivor.updated_at = at
+            try:
+                await self.session.flush()
+            except StaleDataError:
+                await self.session.rollback()
+                raise StaleVersion(await merchants.get(by=by, merchant_id=survivor_id)) from None
 
-        # Both rows first: the version check (and, on PostgreSQL, the row locks, taken in primary
-        # key order by the flush) makes a concurrent merge or edit of either record fail with 409.
-        duplicate.merged_into_id = survivor.id
-        duplicate.updated_at = at
-        survivor.updated_at = at
-        try:
+            moved: dict[str, int] = {}
+            left_behind: dict[str, int] = {}
+            for ref in references():
+                hook = MERGE_HOOKS.get(ref.table.name)
+                if hook is not None:
+                    count, left = await hook(self.session, ref, survivor.id, duplicate.id)
+                else:
+                    count, left = await repoint(self.session, ref, survivor.id, duplicate.id)
+                if count:
+                    moved[ref.name] = count
+                if left:
+                    left_behind[ref.name] = left
+            # Tombstones of the duplicate now point at the survivor: a redirect is always one hop.
+            table = Merchant.__table__
+            await self.session.execute(
+                update(table).where(table.c.merged_into_id == duplicate.id).values(merged_into_id=survivor.id)
+            )
+
+            details: dict[str, list[Any]] = {"moved": [None, moved]} if moved else {}
+            if left_behind:
+                details["left_behind"] = [None, left_behind]
+            await audit.record(
+                self.session,
+                entity_type=ENTITY,
+                entity_id=survivor.id,
+                action="merge",
+                actor_id=by.id,
+                at=at,
+                changes={"merged_from": [None, str(duplicate.id)], **details},
+                province_code=survivor.province_code,
+            )
+            await audit.record(
+                self.session,
+                entity_type=ENTITY,
+                entity_id=duplicate.id,
+                action="merge",
+                actor_id=by.id,
+                at=at,
+                changes={"merged_into_id": [None, str(survivor.id)], **details},
+                province_code=duplicate.province_code,
+            )
             await self.session.flush()
-        except StaleDataError:
-            await self.session.rollback()
-            raise StaleVersion(await merchants.get(by=by, merchant_id=survivor_id)) from None
-
-        moved: dict[str, int] = {}
-        left_behind: dict[str, int] = {}
-        for ref in references():
-            hook = MERGE_HOOKS.get(ref.table.name)
-            if hook is not None:
-                count, left = await hook(self.session, ref, survivor.id, duplicate.id)
-            else:
-                count, left = await repoint(self.session, ref, survivor.id, duplicate.id)
-            if count:
-                moved[ref.name] = count
-            if left:
-                left_behind[ref.name] = left
-        # Tombstones of the duplicate now point at the survivor: a redirect is always one hop.
-        table = Merchant.__table__
-        await self.session.execute(
-            update(table).where(table.c.merged_into_id == duplicate.id).values(merged_into_id=survivor.id)
-        )
-
-        details: dict[str, list[Any]] = {"moved": [None, moved]} if moved else {}
-        if left_behind:
-            details["left_behind"] = [None, left_behind]
-        await audit.record(
-            self.session,
-            entity_type=ENTITY,
-            entity_id=survivor.id,
-            action="merge",
-            actor_id=by.id,
-            at=at,
-            changes={"merged_from": [None, str(duplicate.id)], **details},
-            province_code=survivor.province_code,
-        )
-        await audit.record(
-            self.session,
-            entity_type=ENTITY,
-            entity_id=duplicate.id,
-            action="merge",
-            actor_id=by.id,
-            at=at,
-            changes={"merged_into_id": [None, str(survivor.id)], **details},
-            province_code=duplicate.province_code,
-        )
-        await self.session.flush()
-        await merchants.on_merged(survivor=survivor, by=by, at=at)
-        # The tombstone counts no more; the survivor counts with everything it took over.
-        await counters.recount(self.session, [survivor.id, duplicate.id], before=counted)
         return MergeResult(
             survivor_id=survivor.id, merged_id=duplicate.id, moved=moved, left_behind=left_behind
         )

@@ -3,6 +3,7 @@ locking, soft delete, audit. Every query goes through `_visible(by)`: the caller
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from service.accounts.schemas import CurrentUser
 from service.audit import AuditEntry, AuditOut
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_, gettext
-from service.merchants import validation
+from service.merchants import events, validation
 from service.merchants.models import Merchant, live
 from service.merchants.privacy import (
     ERASED_PHONE,
@@ -46,7 +47,6 @@ from service.merchants.search import (
     similar_names,
 )
 from service.places.models import Commune, Province, Village
-from service.reports import counters
 from service.text import fold
 
 ENTITY = "merchant"
@@ -59,7 +59,6 @@ DELETERS = ("team_leader", "commune_officer", "province_officer", "admin")
 AUDIT_READERS = ("team_leader", "commune_officer", "province_officer", "admin")
 MERGERS = ("team_leader", "commune_officer", "province_officer", "admin")  # merge.py
 ERASERS = ("commune_officer", "admin")  # data_rights.py
-IMPORT_CHUNK = 5_000
 
 
 class PossibleDuplicates(DomainError):
@@ -425,23 +424,27 @@ class MerchantService:
         at: datetime,
         merchant_id: uuid.UUID | None = None,
         not_duplicate_of: Iterable[uuid.UUID] = (),
+        registered_at: datetime | None = None,
     ) -> Merchant:
-        """Validate everything, refuse likely duplicates unless confirmed, save with consent."""
+        """Validate everything, refuse likely duplicates unless confirmed, save with consent.
+        `registered_at`: when a tablet that was offline registered the trader (default `at`)."""
         clean, errors = validation.clean(values)
+        errors += validation.registration_time(registered_at, now=at)
         commune = await self._check_places(by=by, values=clean, errors=errors)
         if errors or commune is None:
             raise FieldErrors(errors)
         await self._refuse_duplicates(clean, not_duplicate_of)
+        registered = registered_at or at
         merchant = Merchant(
             id=merchant_id or uuid.uuid4(),
             **clean,
             **_folds(clean),
             province_code=commune.province_code,
-            consent_at=at,
+            consent_at=registered,
             consent_by_id=by.id,
             current_stage="registered",
-            stage_reached_at=at,
-            created_at=at,
+            stage_reached_at=registered,
+            created_at=registered,
             updated_at=at,
             created_by_id=by.id,
         )
@@ -457,34 +460,17 @@ class MerchantService:
             changes=audit.diff({}, _snapshot(merchant)),
             province_code=merchant.province_code,
         )
-        await self.on_registered(merchant=merchant, by=by, at=at)
+        await self.on_registered(merchant=merchant, by=by, at=registered)
         return merchant
 
     async def on_registered(self, *, merchant: Merchant, by: CurrentUser, at: datetime) -> None:
-        """Stage 1 ("registered") of the onboarding log, in the same transaction as the registration."""
-        from service.onboarding.services import OnboardingService  # onboarding imports this module
-
-        await counters.recount(self.session, [merchant.id], before={})  # then stage 1 adds what it reaches
-        await OnboardingService(self.session).record_automatic(
-            merchant_id=merchant.id, stage="registered", at=at, by=by
-        )
+        """Announce the registration (onboarding records stage 1; the report counters count it)."""
+        await events.announce(self.session, "registered", [merchant.id], at=at, by=by.id)
 
     async def on_imported(self, *, merchant_ids: list[uuid.UUID], by: CurrentUser, at: datetime) -> None:
         """The bulk twin of `on_registered`: a spreadsheet import inserted these merchants (stage
         "registered", consent recorded by the importer) in this transaction."""
-        from service.onboarding.services import OnboardingService
-
-        onboarding = OnboardingService(self.session)
-        for start in range(0, len(merchant_ids), IMPORT_CHUNK):  # PostgreSQL binds at most 32,767 values
-            await onboarding.record_registered(merchant_ids=merchant_ids[start : start + IMPORT_CHUNK], by=by)
-        await counters.add_registered(self.session, merchant_ids)
-
-    async def on_merged(self, *, survivor: Merchant, by: CurrentUser, at: datetime) -> None:
-        """A merge moved the duplicate's stage events and visits to `survivor` (same transaction):
-        onboarding rebuilds its current stage, held stages and last visit."""
-        from service.onboarding.services import OnboardingService
-
-        await OnboardingService(self.session).recompute(merchant_id=survivor.id)
+        await events.announce(self.session, "imported", merchant_ids, at=at, by=by.id)
 
     async def register_once(
         self, *, by: CurrentUser, data: MerchantIn, key: str | None, request_hash: str, at: datetime
@@ -506,7 +492,12 @@ class MerchantService:
         values = {f: getattr(data, f) for f in validation.FIELDS}
         try:
             merchant = await self.register(
-                by=by, values=values, at=at, merchant_id=data.id, not_duplicate_of=data.not_duplicate_of
+                by=by,
+                values=values,
+                at=at,
+                merchant_id=data.id,
+                not_duplicate_of=data.not_duplicate_of,
+                registered_at=data.registered_at,
             )
             body = to_json(self.out(merchant, by=by))
             if key is not None:
@@ -543,7 +534,9 @@ class MerchantService:
         at: datetime,
         not_duplicate_of: Iterable[uuid.UUID] = (),
     ) -> Merchant:
-        """Apply the changed fields if `version` is still current; otherwise StaleVersion (409)."""
+        """Apply the changed fields if `version` is still current; otherwise StaleVersion (409). An
+        edit that moves the merchant to another commune, village or team is announced (`moved`)."""
+        await events.lock(self.session, [merchant_id])  # first: a stage or visit at the same moment waits
         m = await self.get(by=by, merchant_id=merchant_id)
         if is_erased(m):
             raise Erased()
@@ -568,24 +561,26 @@ class MerchantService:
             return m
         if set(changed) & set(IDENTIFYING):
             await self._refuse_duplicates(after, not_duplicate_of, exclude_id=m.id)
-        # Moving the merchant to another commune, village or team moves its report figures.
-        counted = await counters.contributions(self.session, [m.id]) if set(changed) & set(AREAS) else None
-        for field in changed:
-            setattr(m, field, after[field])
-        if "consent_purposes" in changed:
-            m.consent_at, m.consent_by_id = at, by.id
-        for field, value in _folds(after).items():
-            setattr(m, field, value)
-        m.province_code = commune.province_code
-        m.updated_at = at
-        try:
-            await self.session.flush()
-        except StaleDataError:
-            # Saved by someone else between our read and our write (the UPDATE matched no row).
-            await self.session.rollback()
-            raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
-        if counted is not None:
-            await counters.recount(self.session, [m.id], before=counted)
+        moved = sorted(set(changed) & set(AREAS))
+        async with (
+            events.changing(self.session, "moved", [m.id], at=at, by=by.id, changed=moved)
+            if moved
+            else nullcontext()
+        ):
+            for field in changed:
+                setattr(m, field, after[field])
+            if "consent_purposes" in changed:
+                m.consent_at, m.consent_by_id = at, by.id
+            for field, value in _folds(after).items():
+                setattr(m, field, value)
+            m.province_code = commune.province_code
+            m.updated_at = at
+            try:
+                await self.session.flush()
+            except StaleDataError:
+                # Saved by someone else between our read and our write (the UPDATE matched no row).
+                await self.session.rollback()
+                raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
         await audit.record(
             self.session,
             entity_type=ENTITY,
@@ -601,21 +596,22 @@ class MerchantService:
     async def delete(
         self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime, version: int | None = None
     ) -> Merchant:
-        """Soft delete: the row stays (audit, later merge) but leaves every list and lookup."""
+        """Soft delete: the row stays (audit, later merge) but leaves every list and lookup. Announced
+        (`deleted`): the merchant leaves the figures, its volunteers' visits stay in them."""
+        await events.lock(self.session, [merchant_id])
         m = await self.get(by=by, merchant_id=merchant_id)
         if by.role not in DELETERS:
             raise Forbidden()
         if version is not None and version != m.version:
             raise StaleVersion(m)
-        counted = await counters.contributions(self.session, [m.id])
-        m.deleted_at = at
-        m.updated_at = at
-        try:
-            await self.session.flush()
-        except StaleDataError:
-            await self.session.rollback()
-            raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
-        await counters.recount(self.session, [m.id], before=counted)  # a deleted merchant counts nothing
+        async with events.changing(self.session, "deleted", [m.id], at=at, by=by.id):
+            m.deleted_at = at
+            m.updated_at = at
+            try:
+                await self.session.flush()
+            except StaleDataError:
+                await self.session.rollback()
+                raise StaleVersion(await self.get(by=by, merchant_id=merchant_id)) from None
         await audit.record(
             self.session,
             entity_type=ENTITY,

@@ -20,6 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    exists,
+    func,
+    literal,
     select,
     update,
 )
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.audit import AuditEntry
 from service.db import Base
-from service.merchants.relations import Reference, erase_hook
+from service.merchants.relations import Reference, erase_hook, merge_hook
 
 
 class StageEvent(Base):
@@ -139,3 +142,30 @@ async def erase_visits(
     await session.execute(
         update(Visit).where(Visit.merchant_id.in_(merchant_ids), Visit.note.is_not(None)).values(note=None)
     )
+
+
+@merge_hook("stage_events")
+@merge_hook("visits")
+async def merge_keeping_every_row(
+    session: AsyncSession, reference: Reference, survivor_id: uuid.UUID, duplicate_id: uuid.UUID
+) -> tuple[int, int]:
+    """Every stage event and visit of the duplicate moves to the survivor: the work happened. Two
+    tablets may have used the same `client_event_id` for the two records; the duplicate's row then
+    gets a new one (a retry of it reaches the tombstone, which answers 409 with the survivor)."""
+    table = reference.table
+    theirs = table.alias()
+    clash = exists().where(
+        theirs.c.merchant_id == survivor_id, theirs.c.client_event_id == table.c.client_event_id
+    )
+    await session.execute(
+        update(table)
+        .where(table.c.merchant_id == duplicate_id, clash)
+        .values(
+            client_event_id=literal(f"merged:{duplicate_id.hex[:16]}:")
+            + func.substr(table.c.client_event_id, 1, 40)
+        )
+    )
+    result = await session.execute(
+        update(table).where(table.c.merchant_id == duplicate_id).values(merchant_id=survivor_id)
+    )
+    return result.rowcount or 0, 0

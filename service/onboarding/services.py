@@ -3,11 +3,10 @@
 Every change of a merchant's stage ends in `OnboardingService._apply`: it replays the merchant's
 log with `stages.progress` (events per merchant are few) and writes the result —
 `merchants.current_stage`, `stage_reached_at` and the `merchant_stages` rows — in the same
-transaction as the event, while the merchant row is locked, together with the difference the
-change makes to the report counters (`reports.counters`), computed from the log before and after.
+transaction as the event, while the merchant row is locked, and announces the standing before and
+after (`stage_changed`, see `merchants.events`) so that the report counters follow.
 
-Concurrency: `_lock` takes the merchant row (SELECT … FOR UPDATE on PostgreSQL; on SQLite, which
-has no row locks, a no-op UPDATE takes the database write lock) before anything is read, so two
+Concurrency: `_lock` takes the merchant row (`events.lock`) before anything is read, so two
 volunteers recording at once are serialized: the second sees the first's event and adds nothing.
 The stage columns are written by one UPDATE under that lock. They are derived from the log, so the
 update leaves `version` alone: `version` guards the profile fields people edit, and a stage recorded
@@ -19,7 +18,6 @@ and the time it happened. A retry gets the first response again; a late event is
 """
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +32,7 @@ from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden, NotFound
 from service.i18n import gettext
+from service.merchants import events
 from service.merchants.bulk import insert_dicts
 from service.merchants.models import Merchant, live
 from service.merchants.services import MerchantService
@@ -48,13 +47,13 @@ from service.onboarding.schemas import (
     to_json,
 )
 from service.onboarding.stages import VIETNAM, local_date
-from service.reports import counters
 from service.text import nfc_or_none
 
 RECORDERS = ("volunteer", "team_leader", "admin")  # officers read; the team does the field work
 REVIEWERS = ("team_leader", "admin")
 CLOCK_SKEW = timedelta(minutes=10)  # a tablet's clock may run a little ahead
 OLDEST = timedelta(days=366)  # an offline tablet may sync late, not years late
+VISIT_OLDEST = timedelta(days=60)  # a visit older than this would land outside every recent trend
 AUTOMATIC_PREFIX = "auto"
 
 
@@ -146,22 +145,6 @@ class _Locked(msgspec.Struct, frozen=True):
     created_at: datetime
 
 
-def _state(merchant: _Locked, **fields: Any) -> counters.MerchantState:
-    """The locked merchant as the report counters see it (`fields` replace what changes)."""
-    return counters.MerchantState(
-        **{
-            "province_code": merchant.province_code,
-            "commune_code": merchant.commune_code,
-            "village_id": merchant.village_id,
-            "team_id": merchant.team_id,
-            "created_at": merchant.created_at,
-            "current_stage": merchant.current_stage,
-            "stage_reached_at": merchant.stage_reached_at,
-            **fields,
-        }
-    )
-
-
 class OnboardingService:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -174,11 +157,7 @@ class OnboardingService:
         where = [Merchant.id == merchant_id, live()]
         if visible is not None:
             where.append(visible)
-        if self.session.get_bind().dialect.name == "sqlite":
-            table = Merchant.__table__
-            await self.session.execute(
-                update(table).where(*where).values(current_stage=table.c.current_stage)
-            )
+        await events.lock(self.session, [merchant_id])
         row = (
             await self.session.execute(
                 select(
@@ -192,37 +171,44 @@ class OnboardingService:
                     Merchant.last_visit_at,
                     Merchant.next_follow_up,
                     Merchant.created_at,
-                )
-                .where(*where)
-                .with_for_update()
+                ).where(*where)
             )
         ).one_or_none()
         if row is None:
             raise NotFound()
         return _Locked(*row)
 
-    async def _append(self, merchant: _Locked, history: list[StageEvent], row: StageEvent) -> stages.Progress:
-        """Add the event and bring the merchant's stage up to date from its whole log."""
-        self.session.add(row)
+    async def _append(
+        self, merchant: _Locked, history: list[StageEvent], *rows: StageEvent
+    ) -> stages.Progress:
+        """Add the events and bring the merchant's stage up to date from its whole log."""
+        self.session.add_all(rows)
         await self.session.flush()
-        return await self._apply(merchant, [*history, row], before=history)
+        return await self._apply(merchant, [*history, *rows], before=history)
 
     async def _apply(
         self, merchant: _Locked, log: list[StageEvent], *, before: list[StageEvent] | None = None
     ) -> stages.Progress:
         """Write what the log says: the merchant's stage columns and its `merchant_stages` rows, and,
-        given the log `before` the change, what the change adds to the report counters."""
+        given the log `before` the change, announce the standing before and after it."""
         now = stages.progress(map(as_rule, log))
         reached_at = now.reached_at or merchant.created_at
         if before is not None:
             then = stages.progress(map(as_rule, before))
-            await counters.apply(
+            await events.announce(
                 self.session,
-                counters.difference(
-                    self._figures(merchant, now, stage=now.stage, reached_at=reached_at),
-                    self._figures(
-                        merchant, then, stage=merchant.current_stage, reached_at=merchant.stage_reached_at
-                    ),
+                "stage_changed",
+                [merchant.id],
+                at=max((e.recorded_at for e in log), default=merchant.created_at),
+                place=events.place_of(merchant),
+                before=events.Standing(
+                    stage=merchant.current_stage,
+                    reached_at=merchant.stage_reached_at,
+                    holds=then.reached,
+                    stood=then.stood,
+                ),
+                after=events.Standing(
+                    stage=now.stage, reached_at=reached_at, holds=now.reached, stood=now.stood
                 ),
             )
         if (now.stage, reached_at) != (merchant.current_stage, merchant.stage_reached_at):
@@ -250,19 +236,6 @@ class OnboardingService:
             )
         return now
 
-    @staticmethod
-    def _figures(
-        merchant: _Locked, progress: stages.Progress, *, stage: str, reached_at: datetime
-    ) -> "Counter[counters.Key]":
-        state = _state(
-            merchant,
-            current_stage=stage,
-            stage_reached_at=reached_at,
-            holds=progress.reached,
-            reached=progress.ever,
-        )
-        return counters.spread(state, counters.stage_figures(state))
-
     async def record_automatic(
         self,
         *,
@@ -272,10 +245,11 @@ class OnboardingService:
         by: CurrentUser | uuid.UUID | None,
         source_id: str | uuid.UUID | None = None,
     ) -> StageEvent | None:
-        """Record a stage the system saw happen. The one entry point for the other areas:
+        """Record a stage the system saw happen, when another area announces the fact
+        (`onboarding/reactions.py`):
 
-        - "registered": merchant registration (wired through `MerchantService.on_registered`);
-        - "bank_account": the merchant's first payment account saved (payments);
+        - "registered": merchant registration;
+        - "bank_account": a payment account saved (payments);
         - "qr_issued": a VietQR poster printed (payments);
         - "listed": the storefront published with at least one product (storefronts).
 
@@ -311,10 +285,46 @@ class OnboardingService:
         await self._append(merchant, history, row)
         return row
 
+    async def regress_automatic(
+        self,
+        *,
+        merchant_id: uuid.UUID,
+        codes: Sequence[stages.StageCode],
+        at: datetime,
+        by: CurrentUser | uuid.UUID | None,
+    ) -> list[StageEvent]:
+        """The fact behind these stages went away (the last payment account removed: bank_account,
+        qr_issued and qr_active; the storefront unpublished: listed): each one the merchant holds
+        now is regressed by the system. They still count as reached once (the trader did have
+        them), and a later action reaches them again. Returns the new events."""
+        merchant = await self._lock(merchant_id)
+        history = await events_of(self.session, merchant_id)
+        held = stages.progress_at(map(as_rule, history), at).reached
+        rows = [
+            StageEvent(
+                id=uuid.uuid4(),
+                merchant_id=merchant_id,
+                stage=code,
+                kind="regressed",
+                source="automatic",
+                occurred_at=at,
+                recorded_at=at,
+                recorded_by_id=by.id if isinstance(by, CurrentUser) else by,
+                client_event_id=f"{AUTOMATIC_PREFIX}:{code}:regressed:{uuid.uuid4().hex}"[:64],
+                province_code=merchant.province_code,
+                commune_code=merchant.commune_code,
+            )
+            for code in codes
+            if code in held
+        ]
+        if rows:
+            await self._append(merchant, history, *rows)
+        return rows
+
     async def record_registered(
         self, *, merchant_ids: Sequence[uuid.UUID], by: CurrentUser | uuid.UUID | None
     ) -> int:
-        """Stage 1 for many new merchants at once (a spreadsheet import, `MerchantService.on_imported`),
+        """Stage 1 for many new merchants at once (a spreadsheet import, announced as `imported`),
         in one multi-row INSERT per table. Each event is dated at the merchant's `created_at`; their
         stage columns already say "registered", so nothing else changes. Returns how many."""
         rows = (
@@ -364,7 +374,7 @@ class OnboardingService:
 
     async def recompute(self, *, merchant_id: uuid.UUID) -> stages.Progress:
         """Rebuild a merchant's stage, held stages, last visit and next follow-up from its log and
-        visits: after a merge moved another record's events and visits to it (`on_merged`; the merge
+        visits: after a merge moved another record's events and visits to it (`merged`; the merge
         counts its difference to the report counters itself)."""
         merchant = await self._lock(merchant_id)
         now = await self._apply(merchant, await events_of(self.session, merchant_id))
@@ -527,6 +537,10 @@ class OnboardingService:
         errors = _when_errors(data.occurred_at, at)
         if visited_on > local_date(at):
             errors.append(("visited_on", gettext("Ngày thăm chưa tới.")))
+        elif visited_on < local_date(merchant.created_at):
+            errors.append(("visited_on", gettext("Ngày thăm không thể trước ngày đăng ký tiểu thương.")))
+        elif visited_on < local_date(at) - VISIT_OLDEST:
+            errors.append(("visited_on", gettext("Chỉ ghi được lần thăm trong 60 ngày qua.")))
         if data.next_follow_up is not None and not (visited_on < data.next_follow_up <= visited_on + OLDEST):
             errors.append(
                 ("next_follow_up", gettext("Ngày hẹn thăm lại phải sau ngày thăm, trong vòng một năm."))
@@ -562,9 +576,19 @@ class OnboardingService:
         return _visit_out(row), False
 
     async def _count_visit(self, merchant: _Locked, row: Visit) -> None:
-        """The visit in the report counters, and the volunteer's latest visit (active volunteers)."""
-        state = _state(merchant, visit_days=(row.visited_on,))
-        await counters.apply(self.session, counters.spread(state, counters.visit_figures(state)))
+        """Announce the visit (the report counters count it), and keep the volunteer's latest visit
+        (active volunteers)."""
+        await events.announce(
+            self.session,
+            "visit_recorded",
+            [merchant.id],
+            at=row.recorded_at,
+            by=row.volunteer_id,
+            place=events.place_of(merchant),
+            visited_on=row.visited_on,
+            volunteer_id=row.volunteer_id,
+            occurred_at=row.occurred_at,
+        )
         await self.session.execute(
             update(User)
             .where(User.id == row.volunteer_id)

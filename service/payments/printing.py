@@ -15,6 +15,7 @@ from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, NotFound
 from service.i18n import N_
+from service.merchants import events
 from service.merchants.models import Merchant
 from service.merchants.privacy import is_erased
 from service.merchants.services import MerchantService
@@ -29,7 +30,6 @@ from service.payments.services import (
     PaymentService,
     live_poster,
     payload_of,
-    stage_reached,
 )
 from service.places.models import Commune, Province
 from service.text import fold
@@ -66,27 +66,29 @@ class PosterService:
     async def _issue(
         self, *, by: CurrentUser, merchant: Merchant, account: PaymentAccount, at: datetime
     ) -> Poster:
-        """The account's current poster, or a new code for it. Every print is audited and records
-        "qr_issued" (the onboarding service adds nothing while the merchant holds that stage)."""
-        poster = await live_poster(self.session, account)
-        if poster is None:
-            code = codes.new_code()
-            while await self.session.get(Poster, code) is not None:  # 1 in ~10^5 at ten million posters
+        """The account's current poster, or a new code for it. Every print is audited and announced
+        (`poster_printed`: onboarding records "qr_issued" unless the merchant holds it)."""
+        async with events.changing(self.session, "poster_printed", [merchant.id], at=at, by=by.id):
+            poster = await live_poster(self.session, account)
+            if poster is None:
                 code = codes.new_code()
-            poster = Poster(
-                code=code,
-                merchant_id=merchant.id,
-                payment_account_id=account.id,
-                payload=payload_of(account),
-                printed_at=at,
-                printed_by_id=by.id,
-                province_code=merchant.province_code,
+                while await self.session.get(Poster, code) is not None:  # 1 in ~10^5 at ten million posters
+                    code = codes.new_code()
+                poster = Poster(
+                    code=code,
+                    merchant_id=merchant.id,
+                    payment_account_id=account.id,
+                    payload=payload_of(account),
+                    printed_at=at,
+                    printed_by_id=by.id,
+                    province_code=merchant.province_code,
+                )
+                self.session.add(poster)
+                await self.session.flush()
+            await self.payments.audit(
+                account, "print_poster", {"poster_code": [None, poster.code]}, by=by, at=at
             )
-            self.session.add(poster)
-            await self.session.flush()
-        await stage_reached(self.session, merchant_id=merchant.id, stage="qr_issued", at=at, by=by)
-        await self.payments.audit(account, "print_poster", {"poster_code": [None, poster.code]}, by=by, at=at)
-        return poster
+            return poster
 
     async def print_poster(self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime) -> Poster:
         """Print the primary account's poster (anyone who may see the merchant: see privacy.py)."""

@@ -20,11 +20,10 @@ from service import audit, idempotency
 from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_, gettext
+from service.merchants import events
 from service.merchants.models import Merchant
 from service.merchants.privacy import is_erased
 from service.merchants.services import Erased, MerchantService
-from service.onboarding.services import OnboardingService
-from service.onboarding.stages import StageCode
 from service.payments import banks, codes, render, validation
 from service.payments.models import ENTITY, PaymentAccount, Poster
 from service.payments.privacy import (
@@ -81,23 +80,6 @@ class AccountIdTaken(DomainError):
 
     def __init__(self) -> None:
         super().__init__(N_("Mã bản ghi (id) này đã được dùng cho một tài khoản khác."), field="id")
-
-
-async def stage_reached(
-    session: AsyncSession,
-    *,
-    merchant_id: uuid.UUID,
-    stage: StageCode,
-    at: datetime,
-    by: CurrentUser,
-    source_id: uuid.UUID | None = None,
-) -> None:
-    """An onboarding stage reached by a payments action, in the caller's transaction: "bank_account"
-    when a merchant's first payment account is saved, "qr_issued" when a poster is printed. The
-    onboarding service records it only if the merchant does not hold the stage already."""
-    await OnboardingService(session).record_automatic(
-        merchant_id=merchant_id, stage=stage, at=at, by=by, source_id=source_id
-    )
 
 
 def _snapshot(account: PaymentAccount) -> dict[str, Any]:
@@ -273,46 +255,47 @@ class PaymentService:
         at: datetime,
         account_id: uuid.UUID | None = None,
     ) -> PaymentAccount:
-        """Save an account. The first one is primary; a new primary demotes the old one."""
-        m = await self.editable_merchant(by=by, merchant_id=merchant_id)
-        clean, errors = validation.clean(values, default_holder=m.owner_name)
-        live = await self._live(m.id)
-        if not errors and any(
-            a.bank_bin == clean["bank_bin"] and a.account == clean["account"] for a in live
+        """Save an account. The first one is primary; a new primary demotes the old one. Announced
+        (`payment_account_added`): onboarding records `bank_account` unless the trader holds it."""
+        account_id = account_id or uuid.uuid4()
+        async with events.changing(
+            self.session, "payment_account_added", [merchant_id], at=at, by=by.id, account_id=account_id
         ):
-            errors.append(("account", gettext("Tài khoản này đã có trong danh sách của tiểu thương.")))
-        if errors:
-            raise FieldErrors(errors)
-        first = not live
-        primary = first or clean["is_primary"]
-        demoted = [a for a in live if a.is_primary] if primary else []
-        for old in demoted:
-            old.is_primary = False
-            old.updated_at = at
-        await self._flush()  # before the new primary is inserted: the index allows one at a time
-        account = PaymentAccount(
-            id=account_id or uuid.uuid4(),
-            merchant_id=m.id,
-            province_code=m.province_code,
-            bank_bin=clean["bank_bin"],
-            service=clean["service"],
-            account=clean["account"],
-            holder_name=clean["holder_name"],
-            is_primary=primary,
-            created_at=at,
-            created_by_id=by.id,
-            updated_at=at,
-        )
-        self.session.add(account)
-        await self._flush()
-        await self.audit(account, "create", audit.diff({}, _snapshot(account)), by=by, at=at)
-        for old in demoted:
-            await self.audit(old, "update", {"is_primary": [True, False]}, by=by, at=at)
-        if first:
-            await stage_reached(
-                self.session, merchant_id=m.id, stage="bank_account", at=at, by=by, source_id=account.id
+            m = await self.editable_merchant(by=by, merchant_id=merchant_id)
+            clean, errors = validation.clean(values, default_holder=m.owner_name)
+            live = await self._live(m.id)
+            if not errors and any(
+                a.bank_bin == clean["bank_bin"] and a.account == clean["account"] for a in live
+            ):
+                errors.append(("account", gettext("Tài khoản này đã có trong danh sách của tiểu thương.")))
+            if errors:
+                raise FieldErrors(errors)
+            first = not live
+            primary = first or clean["is_primary"]
+            demoted = [a for a in live if a.is_primary] if primary else []
+            for old in demoted:
+                old.is_primary = False
+                old.updated_at = at
+            await self._flush()  # before the new primary is inserted: the index allows one at a time
+            account = PaymentAccount(
+                id=account_id,
+                merchant_id=m.id,
+                province_code=m.province_code,
+                bank_bin=clean["bank_bin"],
+                service=clean["service"],
+                account=clean["account"],
+                holder_name=clean["holder_name"],
+                is_primary=primary,
+                created_at=at,
+                created_by_id=by.id,
+                updated_at=at,
             )
-        return account
+            self.session.add(account)
+            await self._flush()
+            await self.audit(account, "create", audit.diff({}, _snapshot(account)), by=by, at=at)
+            for old in demoted:
+                await self.audit(old, "update", {"is_primary": [True, False]}, by=by, at=at)
+            return account
 
     async def add_once(
         self,
@@ -397,33 +380,45 @@ class PaymentService:
         self, *, by: CurrentUser, merchant_id: uuid.UUID, account_id: uuid.UUID, at: datetime
     ) -> PaymentAccount:
         """Soft removal: the row stays for the audit and for `/v/` ("no longer valid"); its posters
-        are revoked. Removing the primary makes the most recently added other account primary."""
+        are revoked. Removing the primary makes the most recently added other account primary.
+        Announced (`payment_account_removed`): without accounts left, the stages that need one regress."""
+        await events.lock(self.session, [merchant_id])
         m = await self.editable_merchant(by=by, merchant_id=merchant_id)
         account, live = await self._account(m, account_id)
-        was_primary = account.is_primary
-        account.is_primary = False
-        account.removed_at = at
-        account.removed_by_id = by.id
-        account.updated_at = at
-        await self._flush()
-        others = sorted((a for a in live if a is not account), key=lambda a: a.created_at)
-        promoted = others[-1] if was_primary and others else None
-        if promoted is not None:
-            promoted.is_primary = True
-            promoted.updated_at = at
+        remaining = sum(1 for a in live if a is not account)
+        async with events.changing(
+            self.session,
+            "payment_account_removed",
+            [m.id],
+            at=at,
+            by=by.id,
+            account_id=account.id,
+            remaining=remaining,
+        ):
+            was_primary = account.is_primary
+            account.is_primary = False
+            account.removed_at = at
+            account.removed_by_id = by.id
+            account.updated_at = at
             await self._flush()
-        await self.session.execute(
-            update(Poster)
-            .where(Poster.payment_account_id == account.id, Poster.revoked_at.is_(None))
-            .values(revoked_at=at)
-        )
-        changes = {"removed_at": [None, at.isoformat()]}
-        if was_primary:
-            changes["is_primary"] = [True, False]
-        await self.audit(account, "delete", changes, by=by, at=at)
-        if promoted is not None:
-            await self.audit(promoted, "update", {"is_primary": [False, True]}, by=by, at=at)
-        return account
+            others = sorted((a for a in live if a is not account), key=lambda a: a.created_at)
+            promoted = others[-1] if was_primary and others else None
+            if promoted is not None:
+                promoted.is_primary = True
+                promoted.updated_at = at
+                await self._flush()
+            await self.session.execute(
+                update(Poster)
+                .where(Poster.payment_account_id == account.id, Poster.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+            changes = {"removed_at": [None, at.isoformat()]}
+            if was_primary:
+                changes["is_primary"] = [True, False]
+            await self.audit(account, "delete", changes, by=by, at=at)
+            if promoted is not None:
+                await self.audit(promoted, "update", {"is_primary": [False, True]}, by=by, at=at)
+            return account
 
     async def audit(
         self,

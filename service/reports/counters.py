@@ -4,44 +4,54 @@ A merchant contributes, at each level it belongs to (province, commune, village,
 
 - `merchants`           1
 - `stage/<code>`        1 for its current stage
-- `reached/<code>`      1 for every stage it ever reached (a `reached` event in its log)
+- `hold/<code>`         1 for every stage it holds now, whatever its highest ("using QR now" is
+                        `hold/qr_active`)
+- `reached/<code>`      1 for every stage it ever held by a claim that stood (`Progress.stood`: a
+                        claim a team leader rejected does not count)
 - `new/<YYYY-MM>`       1 for the month it was registered
 - `stalled_on/<day>`    the day its current stage was reached, unless it is at the last stage
 - `unused`, `unused_on/<day>`  1, and the day it got its QR code, while it holds `qr_issued` and
                         not `qr_active`
 - `to_qr_active/<days>`, `to_listed/<days>`  days from registration to holding that stage
-- `visits/<YYYY-MM>`    its visits per month
+- `visits/<YYYY-MM>`    its visits per month; a deleted merchant keeps these (the work happened),
+                        a merged one's moved to the survivor
 
 Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is `unused` less
 the `unused_on` buckets after a cut-off day chosen at read time (at most 30 rows), so it is exact
 whenever it is asked; stalled is likewise the merchants below the last stage less the recent
 `stalled_on` buckets.
 
-Every write path that changes any of this adds the difference between the merchant's contribution
-after and before (`apply`): the stage write path computes both from the log it already holds
-(`OnboardingService._apply`); other paths (registration, edits that move a merchant, deletion,
-merge) load them (`contributions` before, `recount` after); an import counts its merchants by
-where and when they registered (`add_registered`). `rebuild` recomputes everything from the raw
-tables; tests compare the two.
+The counters follow the traders through the one seam (`merchants.events`), in the transaction of
+the change and under the trader's row lock: a stage change announces its standing before and after
+(`stage_changed`) and the difference is added; a visit adds itself; registration, an edit that
+moves a merchant, deletion and merge are recounted (`contributions` before the change, the same
+after it, the difference added), and anything that happens to those merchants meanwhile (stage 1 of
+a registration, the survivor's recomputed stage after a merge) is inside that recount. An import
+counts its merchants by where and when they registered (`add_registered`). `rebuild` recomputes
+everything from the raw tables with set-based SQL; tests compare the two.
 """
 
 import contextvars
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
+from service.merchants import events
 from service.merchants.bulk import insert_rows
 from service.merchants.models import Merchant, live
+from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
+from service.places.models import Commune
 from service.reports.models import ReportCount
 
 Figure = tuple[str, str]  # (metric, bucket)
@@ -49,6 +59,7 @@ Key = tuple[str, str, str, str]  # (level, area, metric, bucket)
 LEVELS = ("p", "c", "v", "t")
 LAST_STAGE = STAGES[-1].code
 CHUNK = 5000  # ids per IN (...) when loading contributions (both databases bind 32,766 values)
+RECOUNTING = "report_counters_recounting"  # session.info: merchants a recount in progress covers
 
 _disabled = contextvars.ContextVar("report_counters_disabled", default=False)
 
@@ -71,9 +82,13 @@ def days_bucket(days: int) -> str:
     return f"{max(days, 0):05d}"  # sorts as text
 
 
+def village_key(commune_code: str, village_id: uuid.UUID | None) -> str:
+    return village_id.hex if village_id else f"{commune_code}-"
+
+
 @dataclass(frozen=True)
 class MerchantState:
-    """What the figures need to know about one live merchant."""
+    """What the figures need to know about one merchant that is not merged away."""
 
     province_code: str
     commune_code: str
@@ -83,22 +98,37 @@ class MerchantState:
     current_stage: str
     stage_reached_at: datetime
     holds: Mapping[str, datetime] = field(default_factory=dict)  # merchant_stages: stage → reached_at
-    reached: frozenset[str] = frozenset()
+    reached: frozenset[str] = frozenset()  # Progress.stood
     visit_days: tuple[date, ...] = ()
+    live: bool = True  # deleted merchants keep their visits only
 
     def areas(self) -> tuple[tuple[str, str], ...]:
-        village = self.village_id.hex if self.village_id else f"{self.commune_code}-"
-        return (("p", self.province_code), ("c", self.commune_code), ("v", village), ("t", self.team_id.hex))
+        return areas_of(self.province_code, self.commune_code, self.village_id, self.team_id)
+
+
+def areas_of(
+    province_code: str, commune_code: str, village_id: uuid.UUID | None, team_id: uuid.UUID
+) -> tuple[tuple[str, str], ...]:
+    return (
+        ("p", province_code),
+        ("c", commune_code),
+        ("v", village_key(commune_code, village_id)),
+        ("t", team_id.hex),
+    )
 
 
 def stage_figures(state: MerchantState) -> Counter[Figure]:
-    """The figures that follow the merchant's profile and stages."""
+    """The figures that follow the merchant's profile and stages (none once it is deleted)."""
+    if not state.live:
+        return Counter()
     created = local_date(state.created_at)
     figures: Counter[Figure] = Counter(
         {("merchants", ""): 1, ("stage", state.current_stage): 1, ("new", month(created)): 1}
     )
     for code in state.reached:
         figures["reached", code] += 1
+    for code in state.holds:
+        figures["hold", code] += 1
     if state.current_stage != LAST_STAGE:
         figures["stalled_on", local_date(state.stage_reached_at).isoformat()] += 1
     if "qr_issued" in state.holds and "qr_active" not in state.holds:
@@ -124,8 +154,7 @@ def spread(state: MerchantState, figures: Mapping[Figure, int], sign: int = 1) -
 
 
 async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, MerchantState]:
-    """The live merchants among these ids, as the figures see them (deleted and merged ones
-    contribute nothing)."""
+    """These merchants as the figures see them (merged ones contribute nothing)."""
     ids = list(dict.fromkeys(merchant_ids))
     found: dict[uuid.UUID, MerchantState] = {}
     for start in range(0, len(ids), CHUNK):
@@ -137,8 +166,8 @@ async def states(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> di
 async def _load(
     session: AsyncSession, which: Callable[[ColumnElement], ColumnElement[bool]]
 ) -> dict[uuid.UUID, MerchantState]:
-    """The live merchants whose id `which` selects, with their held stages, stages ever reached
-    and visit days (one query per table)."""
+    """The merchants whose id `which` selects, with their held stages, the stages that stood (their
+    log replayed by the same rules as the write path) and visit days (one query per table)."""
     rows = (
         await session.execute(
             select(
@@ -150,7 +179,8 @@ async def _load(
                 Merchant.created_at,
                 Merchant.current_stage,
                 Merchant.stage_reached_at,
-            ).where(which(Merchant.id), live())
+                Merchant.deleted_at,
+            ).where(which(Merchant.id), Merchant.merged_into_id.is_(None))
         )
     ).all()
     if not rows:
@@ -162,13 +192,22 @@ async def _load(
         )
     ):
         holds.setdefault(merchant_id, {})[stage] = reached_at
-    reached: dict[uuid.UUID, set[str]] = {}
-    for merchant_id, stage in await session.execute(
-        select(StageEvent.merchant_id, StageEvent.stage)
-        .where(which(StageEvent.merchant_id), StageEvent.kind == "reached")
-        .distinct()
+    logs: dict[uuid.UUID, list[stages.Event]] = {}
+    for merchant_id, stage, kind, source, occurred_at, recorded_at in await session.execute(
+        select(
+            StageEvent.merchant_id,
+            StageEvent.stage,
+            StageEvent.kind,
+            StageEvent.source,
+            StageEvent.occurred_at,
+            StageEvent.recorded_at,
+        ).where(which(StageEvent.merchant_id), StageEvent.kind != "verified")
     ):
-        reached.setdefault(merchant_id, set()).add(stage)
+        logs.setdefault(merchant_id, []).append(
+            stages.Event(
+                stage=stage, kind=kind, source=source, occurred_at=occurred_at, recorded_at=recorded_at
+            )
+        )
     visits: dict[uuid.UUID, list[date]] = {}
     for merchant_id, visited_on in await session.execute(
         select(Visit.merchant_id, Visit.visited_on).where(which(Visit.merchant_id))
@@ -184,8 +223,9 @@ async def _load(
             current_stage=row.current_stage,
             stage_reached_at=row.stage_reached_at,
             holds=holds.get(row.id, {}),
-            reached=frozenset(reached.get(row.id, ())),
+            reached=stages.progress(logs.get(row.id, ())).stood,
             visit_days=tuple(visits.get(row.id, ())),
+            live=row.deleted_at is None,
         )
         for row in rows
     }
@@ -239,9 +279,8 @@ def difference(after: Counter[Key], before: Counter[Key]) -> Counter[Key]:
 async def recount(
     session: AsyncSession, merchant_ids: Sequence[uuid.UUID], *, before: Mapping[Key, int]
 ) -> None:
-    """After a change the stage write path does not see (a registration, an edit that moves a
-    merchant, a deletion, a merge): add what these merchants contribute now less what they did
-    `before` it (`contributions` taken then; empty for new merchants)."""
+    """After a change the stage write path does not see: add what these merchants contribute now
+    less what they did `before` it (`contributions` taken then; empty for new merchants)."""
     if not _disabled.get():
         await apply(session, difference(await contributions(session, merchant_ids), Counter(before)))
 
@@ -287,10 +326,263 @@ async def add_registered(session: AsyncSession, merchant_ids: Sequence[uuid.UUID
     await apply(session, out)
 
 
-async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
+# --- listening to the traders' changes ---------------------------------------------------------
+
+
+def _recounting(session: AsyncSession) -> Counter[uuid.UUID]:
+    return session.info.setdefault(RECOUNTING, Counter())
+
+
+@events.reacts_to("registered", "imported", "moved", "merged", "deleted", order=100)
+async def _recount_around(session: AsyncSession, event: events.TraderEvent) -> AsyncIterator[None]:
+    """Count the merchants before the change and again after it. Whatever else happens to them
+    meanwhile (stage 1 of a registration, a merge's recomputed stage) is inside the difference, so
+    the stage listener below leaves them alone until then."""
+    ids = list(event.merchant_ids)
+    new = event.kind in events.NEW_TRADERS
+    before = Counter() if new or _disabled.get() else await contributions(session, ids)
+    recounting = _recounting(session)
+    recounting.update(ids)
+    try:
+        yield
+    finally:
+        recounting.subtract(ids)
+        for merchant_id in ids:
+            if recounting[merchant_id] <= 0:
+                del recounting[merchant_id]
+    if event.kind == "imported":
+        await add_registered(session, ids)
+    else:
+        await recount(session, ids, before=before)
+
+
+def _state_of(place: events.Place, standing: events.Standing) -> MerchantState:
+    return MerchantState(
+        province_code=place.province_code,
+        commune_code=place.commune_code,
+        village_id=place.village_id,
+        team_id=place.team_id,
+        created_at=place.created_at,
+        current_stage=standing.stage,
+        stage_reached_at=standing.reached_at,
+        holds=standing.holds,
+        reached=standing.stood,
+    )
+
+
+@events.reacts_to("stage_changed", order=100)
+async def _stage_changed(session: AsyncSession, event: events.TraderEvent) -> None:
+    """The difference a stage change makes, from the standing before and after it."""
+    if any(merchant_id in _recounting(session) for merchant_id in event.merchant_ids):
+        return
+    place: events.Place = event.detail["place"]
+    after = _state_of(place, event.detail["after"])
+    before = _state_of(place, event.detail["before"])
+    await apply(
+        session, difference(spread(after, stage_figures(after)), spread(before, stage_figures(before)))
+    )
+
+
+@events.reacts_to("visit_recorded", order=100)
+async def _visit_recorded(session: AsyncSession, event: events.TraderEvent) -> None:
+    place: events.Place = event.detail["place"]
+    areas = areas_of(place.province_code, place.commune_code, place.village_id, place.team_id)
+    await apply(
+        session,
+        Counter({(level, area, "visits", month(event.detail["visited_on"])): 1 for level, area in areas}),
+    )
+
+
+# --- rebuilding from the raw tables ----------------------------------------------------------
+
+
+EPOCH = date(1970, 1, 1)
+OLD = "0000-00-00"  # the day bucket that holds every day older than any cut a summary makes
+KEEP_DAYS = 62  # a summary cuts day buckets at most 60 days back; older ones are only summed
+DAY_METRICS = ("stalled_on", "unused_on")
+
+
+def fold(day: date, *, today: date) -> str:
+    """A day bucket as a rebuild writes it: the day, or OLD once no summary reads it apart."""
+    return day.isoformat() if day >= today - timedelta(days=KEEP_DAYS) else OLD
+
+
+def folded(counts: Mapping[Key, int], *, today: date) -> Counter[Key]:
+    """Counters with every old day bucket folded into OLD, the form a rebuild writes: the write
+    paths add to exact days, a rebuild folds the old ones, and both give every summary the same
+    figures. Compare the two in this form."""
+    out: Counter[Key] = Counter()
+    for (level, area, metric, bucket), n in counts.items():
+        if metric in DAY_METRICS and bucket != OLD:
+            bucket = fold(date.fromisoformat(bucket), today=today)
+        out[level, area, metric, bucket] += n
+    return Counter({key: n for key, n in out.items() if n})
+
+
+def _day(column: Any, dialect: str) -> ColumnElement[int]:
+    """A UTC timestamp as Vietnam's calendar day, counted in days since 1970-01-01 (exact integers)."""
+    if dialect == "postgresql":
+        return cast(func.floor((func.extract("epoch", column) + 7 * 3600) / 86400), Integer)
+    return (cast(func.strftime("%s", column), Integer) + 7 * 3600) // 86400
+
+
+def _month(column: Any, dialect: str) -> ColumnElement[str]:
+    """A UTC timestamp as Vietnam's calendar month, "YYYY-MM"."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column) + text("interval '7 hours'"), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+7 hours")
+
+
+def _folded_day(column: Any, dialect: str, cutoff: int) -> ColumnElement[int]:
+    day = _day(column, dialect)
+    return case((day >= cutoff, day), else_=-1)
+
+
+def _rejected():
+    """(merchant_id, stage) of the stages every hold of which a team leader rejected. Among the pairs
+    with a rejection: the log's moves in the order they happened; each hold's start (a `reached`
+    after nothing or after a `regressed`) and its end (a `regressed` after a `reached`) are its
+    turns; a hold stood unless the turn after its start is a review's. The pair is rejected when no
+    hold of it stood. The same rule as `stages.progress(...).stood`."""
+    e = StageEvent
+    candidates = select(e.merchant_id, e.stage).where(e.kind == "regressed", e.source == "review").distinct()
+    moves = (
+        select(
+            e.merchant_id,
+            e.stage,
+            e.kind,
+            e.source,
+            e.occurred_at,
+            e.recorded_at,
+            func.lag(e.kind)
+            .over(partition_by=(e.merchant_id, e.stage), order_by=(e.occurred_at, e.recorded_at))
+            .label("prev"),
+        )
+        .where(e.kind.in_(("reached", "regressed")), tuple_(e.merchant_id, e.stage).in_(candidates))
+        .subquery("moves")
+    )
+    m = moves.c
+    turns = (  # the window runs over the rows the WHERE keeps: the turns
+        select(
+            m.merchant_id,
+            m.stage,
+            m.kind,
+            func.lead(m.source)
+            .over(partition_by=(m.merchant_id, m.stage), order_by=(m.occurred_at, m.recorded_at))
+            .label("ended_by"),
+        )
+        .where(
+            ((m.kind == "reached") & (m.prev.is_(None) | (m.prev == "regressed")))
+            | ((m.kind == "regressed") & (m.prev == "reached"))
+        )
+        .subquery("turns")
+    )
+    t = turns.c
+    stood = select(t.merchant_id, t.stage).where(
+        t.kind == "reached", t.ended_by.is_(None) | (t.ended_by != "review")
+    )
+    return candidates.except_(stood).subquery("rejected")
+
+
+async def _figures_from_tables(session: AsyncSession, *, today: date) -> Counter[Key]:
+    """Every counter, computed by the database from the raw tables, one GROUP BY per table over the
+    merchants' place, spread to the four levels here. Old day buckets come folded (`folded`)."""
+    dialect = session.get_bind().dialect.name
+    m = Merchant
+    cutoff = (today - timedelta(days=KEEP_DAYS) - EPOCH).days
+    alive = live()
+    provinces = dict((await session.execute(select(Commune.code, Commune.province_code))).all())
+    areas: dict[tuple, tuple[tuple[str, str], ...]] = {}
+    out: Counter[Key] = Counter()
+
+    def add(
+        commune: str, village: uuid.UUID | None, team: uuid.UUID, figures: Iterable[tuple[str, str, int]]
+    ):
+        key = (commune, village, team)
+        where = areas.get(key)
+        if where is None:
+            where = areas[key] = areas_of(provinces[commune], commune, village, team)
+        for metric, bucket, n in figures:
+            for level, area in where:
+                out[level, area, metric, bucket] += n
+
+    def day_bucket(day: int) -> str:
+        return OLD if day < 0 else (EPOCH + timedelta(days=day)).isoformat()
+
+    place = (m.commune_code, m.village_id, m.team_id)
+
+    async def grouped(query):
+        return await session.execute(query.group_by(*list(query.selected_columns)[:-1]))
+
+    stalled = case((m.current_stage != LAST_STAGE, _folded_day(m.stage_reached_at, dialect, cutoff)))
+    for commune, village, team, stage, created, stalled_day, n in await grouped(
+        select(*place, m.current_stage, _month(m.created_at, dialect), stalled, func.count()).where(alive)
+    ):
+        figures = [("merchants", "", n), ("stage", stage, n), ("new", created, n)]
+        if stalled_day is not None:
+            figures.append(("stalled_on", day_bucket(stalled_day), n))
+        add(commune, village, team, figures)
+
+    held = MerchantStage
+    days = _day(held.reached_at, dialect) - _day(m.created_at, dialect)
+    for commune, village, team, stage, to_days, n in await grouped(
+        select(*place, held.stage, case((held.stage.in_(("qr_active", "listed")), days)), func.count())
+        .join(held, held.merchant_id == m.id)
+        .where(alive)
+    ):
+        figures = [("hold", stage, n)]
+        if to_days is not None:
+            figures.append((f"to_{stage}", days_bucket(int(to_days)), n))
+        add(commune, village, team, figures)
+
+    using = held.__table__.alias("using")
+    for commune, village, team, day, n in await grouped(
+        select(*place, _folded_day(held.reached_at, dialect, cutoff), func.count())
+        .join(held, and_(held.merchant_id == m.id, held.stage == "qr_issued"))
+        .where(
+            alive,
+            ~select(using.c.merchant_id)
+            .where(using.c.merchant_id == m.id, using.c.stage == "qr_active")
+            .exists(),
+        )
+    ):
+        add(commune, village, team, [("unused", "", n), ("unused_on", day_bucket(day), n)])
+
+    e = StageEvent
+    ever = select(e.merchant_id, e.stage).where(e.kind == "reached").distinct().subquery("ever")
+    for commune, village, team, stage, n in await grouped(
+        select(*place, ever.c.stage, func.count()).join(ever, ever.c.merchant_id == m.id).where(alive)
+    ):
+        add(commune, village, team, [("reached", stage, n)])
+    rejected = _rejected()
+    for commune, village, team, stage, n in await grouped(
+        select(*place, rejected.c.stage, func.count())
+        .join(rejected, rejected.c.merchant_id == m.id)
+        .where(alive)
+    ):
+        add(commune, village, team, [("reached", stage, -n)])
+
+    visit_month = (
+        func.to_char(Visit.visited_on, "YYYY-MM")
+        if dialect == "postgresql"
+        else func.substr(Visit.visited_on, 1, 7)
+    )
+    for commune, village, team, visited, n in await grouped(
+        select(*place, visit_month, func.count())
+        .join(Visit, Visit.merchant_id == m.id)
+        .where(m.merged_into_id.is_(None))
+    ):
+        add(commune, village, team, [("visits", visited, n)])
+    return Counter({key: n for key, n in out.items() if n})
+
+
+async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Recompute every counter, and each volunteer's latest visit, from the raw tables (after a bulk
-    load, or to check the write paths). Streams the live merchants in id order; returns how many
-    were counted."""
+    load, or to check the write paths), in set-based SQL; day buckets older than any summary reads
+    apart are folded (`folded`). Returns how many live merchants were counted."""
+    today = local_date(now or datetime.now(UTC))
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("PRAGMA temp_store = MEMORY"))  # the GROUP BY sorts
     await session.execute(
         update(User).values(
             last_visit_at=select(func.max(Visit.occurred_at))
@@ -298,35 +590,24 @@ async def rebuild(session: AsyncSession, *, batch: int = 5000) -> int:
             .scalar_subquery()
         )
     )
+    counted_now = await _figures_from_tables(session, today=today)
     await session.execute(delete(ReportCount))
-    counted_now: Counter[Key] = Counter()
-    counted = 0
-    last: uuid.UUID | None = None
-    while True:  # batches of ids in key order, read as ranges of each table's merchant index
-        batch_ids = select(Merchant.id).order_by(Merchant.id).limit(batch)
-        if last is not None:
-            batch_ids = batch_ids.where(Merchant.id > last)
-        ids = list(await session.scalars(batch_ids))
-        if not ids:
-            break
-        low, high = ids[0], ids[-1]
-        found = await _load(session, lambda column, low=low, high=high: column.between(low, high))
-        counted_now.update(total(found.values()))
-        counted += len(found)
-        last = high
     # The table is empty: plain bulk inserts (COPY on PostgreSQL), not upserts.
     await insert_rows(
         session,
         ReportCount.__table__,
         ("level", "area", "metric", "bucket", "n"),
-        [(*key, n) for key, n in sorted(counted_now.items()) if n],
+        [(*key, n) for key, n in sorted(counted_now.items())],
     )
-    return counted
+    return sum(
+        n for (level, _, metric, _), n in counted_now.items() if level == "p" and metric == "merchants"
+    )
 
 
-async def stored(session: AsyncSession) -> Counter[Key]:
-    """Every non-zero counter as stored (tests compare it with `rebuild`)."""
+async def stored(session: AsyncSession, *, now: datetime | None = None) -> Counter[Key]:
+    """Every counter as stored, old day buckets folded (`folded`): tests compare it with `rebuild`."""
     rows = await session.execute(
         select(ReportCount.level, ReportCount.area, ReportCount.metric, ReportCount.bucket, ReportCount.n)
     )
-    return Counter({(level, area, metric, bucket): n for level, area, metric, bucket, n in rows if n})
+    counts = Counter({(level, area, metric, bucket): n for level, area, metric, bucket, n in rows if n})
+    return folded(counts, today=local_date(now or datetime.now(UTC)))

@@ -26,7 +26,6 @@ from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors, Forbidden
 from service.i18n import gettext
 from service.onboarding.stages import (
-    BY_CODE,
     INSTALLED_NOT_USING_AFTER,
     STAGES,
     STALLED_AFTER,
@@ -53,27 +52,33 @@ class Figures(msgspec.Struct, kw_only=True):
     code: str | None  # province or commune code, village or team id; None for the country
     name: str
     merchants: int = 0
-    by_stage: dict[str, int] = {}  # stage → merchants at it now
-    reached: dict[str, int] = {}  # stage → merchants with a `reached` event for it, held now or not
-    installed_not_using: int = 0  # QR issued 30+ days ago, still not in use
+    by_stage: dict[str, int] = {}  # stage → merchants at it now (their highest stage held)
+    # stage → merchants that hold it now, whatever their highest stage: reached, not regressed, and
+    # not a claim that a team leader rejected.
+    holding: dict[str, int] = {}
+    using_qr: int = 0  # holding qr_active: the headline figure
+    using_qr_percent: float = 0.0  # of the merchants
+    reached: dict[str, int] = {}  # stage → merchants that ever held it by a claim that stood
+    qr_held_not_used: int = 0  # hold qr_issued, not qr_active
+    qr_just_started: int = 0  # ... since fewer than 30 days
+    installed_not_using: int = 0  # ... since 30 days or more
     stalled: int = 0  # at the same stage for 60+ days, below the top
-    teams: int = 0
-    members: int = 0
-    active_volunteers: int = 0
+    teams: int = 0  # active teams
+    members: int = 0  # volunteers and team leaders of active teams
+    active_volunteers: int = 0  # volunteers of active teams with a visit in the last 30 days
+    active_leaders: int = 0  # team leaders of active teams with a visit in the last 30 days
     visits_by_month: dict[str, int] = {}  # "YYYY-MM" → visits, the last 12 months
     new_by_month: dict[str, int] = {}  # "YYYY-MM" → merchants registered
 
-    def share_at_or_past(self, stage: str) -> float:
-        order = BY_CODE[stage].order  # type: ignore[index]
-        at = sum(n for code, n in self.by_stage.items() if BY_CODE[code].order >= order)  # type: ignore[index]
-        return at / self.merchants if self.merchants else 0.0
+    def share_holding(self, stage: str) -> float:
+        return self.holding.get(stage, 0) / self.merchants if self.merchants else 0.0
 
 
 class Behind(msgspec.Struct, kw_only=True):
     code: str | None
     name: str
     merchants: int
-    percent: float  # at or past the stage now
+    percent: float  # holding the stage now
 
 
 class TargetProgress(msgspec.Struct, kw_only=True):
@@ -83,9 +88,10 @@ class TargetProgress(msgspec.Struct, kw_only=True):
     stage: str
     share_percent: int
     due_on: date
-    percent: float  # of this summary's area, at or past the stage now
+    percent: float  # of this summary's area, holding the stage now
     met: bool
-    behind: list[Behind]  # sub-areas below the target, furthest behind first
+    behind_count: int  # sub-areas below the target
+    behind: list[Behind]  # the first of them, furthest behind first
 
 
 class Summary(Figures, kw_only=True):
@@ -98,6 +104,7 @@ class Summary(Figures, kw_only=True):
     children: list[Figures] = []
     teams_list: list[Figures] = []  # a commune's teams, beside its villages
     targets: list[TargetProgress] = []
+    sub_areas_behind: int = 0  # children below at least one of the targets
 
 
 @dataclass(frozen=True)
@@ -248,6 +255,12 @@ class SummaryService:
             ]
         await self._people(place, summary, now=now)
         summary.targets = await self._targets(place, summary, today=local_date(now))
+        summary.sub_areas_behind = sum(
+            1
+            for child in summary.children
+            if child.merchants
+            and any(_percent(child.share_holding(t.stage)) < t.share_percent for t in summary.targets)
+        )
         return summary
 
     async def _targets(self, place: Area, summary: Summary, *, today: date) -> list[TargetProgress]:
@@ -266,14 +279,14 @@ class SummaryService:
         out = []
         for target in rows:
             goal = target.share_percent
-            percent = _percent(summary.share_at_or_past(target.stage))
+            percent = _percent(summary.share_holding(target.stage))
             behind = sorted(
                 (
                     Behind(
                         code=child.code,
                         name=child.name,
                         merchants=child.merchants,
-                        percent=_percent(child.share_at_or_past(target.stage)),
+                        percent=_percent(child.share_holding(target.stage)),
                     )
                     for child in summary.children
                     if child.merchants
@@ -290,6 +303,7 @@ class SummaryService:
                     due_on=target.due_on,
                     percent=percent,
                     met=percent >= goal,
+                    behind_count=sum(1 for b in behind if b.percent < goal),
                     behind=[b for b in behind if b.percent < goal][:BEHIND_SHOWN],
                 )
             )
@@ -366,15 +380,16 @@ class SummaryService:
 
         def entry(area: str) -> dict:
             return out.setdefault(
-                area, {"by_stage": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}}
+                area,
+                {"by_stage": {}, "holding": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}},
             )
 
         # One row per (area, metric, bucket) within a level: only the country sums across areas (a
         # GROUP BY elsewhere would sort what the key already keeps unique).
         plain = select(key, c.metric, c.bucket, func.sum(c.n) if whole else c.n).where(
             *where,
-            c.metric.in_(("merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
-            or_(c.metric.in_(("merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
+            c.metric.in_(("hold", "merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
+            or_(c.metric.in_(("hold", "merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
         )
         plain = await self.session.execute(plain.group_by(key, c.metric, c.bucket) if whole else plain)
         for area, metric, bucket, n in plain:
@@ -382,9 +397,11 @@ class SummaryService:
             if metric == "merchants":
                 figures["merchants"] = int(n)
             elif metric == "unused":
-                figures["installed_not_using"] = int(n)
+                figures["qr_held_not_used"] = figures["installed_not_using"] = int(n)
             elif metric == "stage":
                 figures["by_stage"][bucket] = int(n)
+            elif metric == "hold":
+                figures["holding"][bucket] = int(n)
             elif metric == "reached":
                 figures["reached"][bucket] = int(n)
             elif metric == "new":
@@ -428,60 +445,67 @@ class SummaryService:
         return {f"median_days_{metric}": _median(buckets) for metric, buckets in histograms.items()}
 
     async def _people(self, place: Area, summary: Summary, *, now: datetime) -> None:
-        """Teams, members and active volunteers of the area and of each child."""
-        since = days_ago(now, ACTIVE_WITHIN - timedelta(days=1))  # today and the 29 days before
-        member = and_(User.active, User.role.in_(MEMBER_ROLES))  # both roles belong to a team
-        active = func.sum(case((User.last_visit_at >= since, 1), else_=0))
-        rows: dict[str, tuple[int, int, int]] = {}
+        """Teams, members, active volunteers and active team leaders of the area and of each child:
+        active teams only, and their active members."""
+        since = days_ago(now, ACTIVE_WITHIN)  # today and the 29 days before: 30 calendar days
+        member = and_(User.active, User.role.in_(MEMBER_ROLES), Team.active)
+        recent = User.last_visit_at >= since
+        active = (
+            func.sum(case((and_(recent, User.role == "volunteer"), 1), else_=0)),
+            func.sum(case((and_(recent, User.role == "team_leader"), 1), else_=0)),
+        )
+        rows: dict[str, tuple[int, ...]] = {}
         if place.level in ("country", "province"):
-            team_key = Team.province_code if place.level == "country" else Team.commune_code
-            user_key = User.province_code if place.level == "country" else User.commune_code
-            team_where = [Team.active] + (
-                [Team.province_code == place.code] if place.level == "province" else []
-            )
-            user_where = [member] + ([User.province_code == place.code] if place.level == "province" else [])
+            key = Team.province_code if place.level == "country" else Team.commune_code
+            within = [Team.province_code == place.code] if place.level == "province" else []
             teams = dict(
                 (
                     await self.session.execute(
-                        select(team_key, func.count()).where(*team_where).group_by(team_key)
+                        select(key, func.count()).where(Team.active, *within).group_by(key)
                     )
                 ).all()
             )
-            for key, members, active_n in await self.session.execute(
-                select(user_key, func.count(), active).where(*user_where).group_by(user_key)
+            for area, members, volunteers, leaders in await self.session.execute(
+                select(key, func.count(), *active)
+                .select_from(User)
+                .join(Team, Team.id == User.team_id)
+                .where(member, *within)
+                .group_by(key)
             ):
-                rows[key] = (teams.get(key, 0), members, int(active_n or 0))
-            for key, n in teams.items():
-                rows.setdefault(key, (n, 0, 0))
-            total = tuple(sum(values[i] for values in rows.values()) for i in range(3))
+                rows[area] = (teams.get(area, 0), members, int(volunteers or 0), int(leaders or 0))
+            for area, n in teams.items():
+                rows.setdefault(area, (n, 0, 0, 0))
+            total = tuple(sum(values[i] for values in rows.values()) for i in range(4))
         elif place.level == "commune":
             village_rows = await self.session.execute(
                 select(
                     team_villages.c.village_id,
                     func.count(distinct(Team.id)),
                     func.count(distinct(User.id)),
-                    func.count(distinct(case((User.last_visit_at >= since, User.id)))),
+                    func.count(distinct(case((and_(recent, User.role == "volunteer"), User.id)))),
+                    func.count(distinct(case((and_(recent, User.role == "team_leader"), User.id)))),
                 )
                 .join(Team, Team.id == team_villages.c.team_id)
                 .outerjoin(User, and_(User.team_id == Team.id, member))
                 .where(Team.commune_code == place.code, Team.active)
                 .group_by(team_villages.c.village_id)
             )
-            for village_id, teams_n, members, active_n in village_rows:
-                rows[village_id.hex] = (teams_n, members, active_n)
+            for village_id, *figures in village_rows:
+                rows[village_id.hex] = tuple(figures)
             total = await self._team_people(Team.commune_code == place.code, member, active)
             per_team = await self.session.execute(
-                select(User.team_id, func.count(), active)
-                .where(member, User.province_code == place.province_code, User.commune_code == place.code)
+                select(User.team_id, func.count(), *active)
+                .select_from(User)
+                .join(Team, Team.id == User.team_id)
+                .where(member, Team.commune_code == place.code)
                 .group_by(User.team_id)
             )
             team_rows = {
-                team_id.hex: (1, members, int(active_n or 0)) for team_id, members, active_n in per_team
+                team_id.hex: (1, members, int(volunteers or 0), int(leaders or 0))
+                for team_id, members, volunteers, leaders in per_team
             }
             for figures in summary.teams_list:
-                figures.teams, figures.members, figures.active_volunteers = team_rows.get(
-                    figures.code or "", (1, 0, 0)
-                )
+                _set_people(figures, team_rows.get(figures.code or "", (1, 0, 0, 0)))
         elif place.level == "village":
             covering = select(team_villages.c.team_id).where(
                 team_villages.c.village_id == uuid.UUID(place.code or "")
@@ -489,31 +513,36 @@ class SummaryService:
             total = await self._team_people(Team.id.in_(covering), member, active)
         else:
             total = await self._team_people(Team.id == uuid.UUID(place.code or ""), member, active)
-        summary.teams, summary.members, summary.active_volunteers = total
+        _set_people(summary, total)
         for child in summary.children:
-            child.teams, child.members, child.active_volunteers = rows.get(child.code or "", (0, 0, 0))
+            _set_people(child, rows.get(child.code or "", (0, 0, 0, 0)))
 
     async def _team_people(
-        self, teams: ColumnElement[bool], member: ColumnElement[bool], active: ColumnElement
-    ) -> tuple[int, int, int]:
+        self, teams: ColumnElement[bool], member: ColumnElement[bool], active: tuple[ColumnElement, ...]
+    ) -> tuple[int, ...]:
         team_count = await self.session.scalar(
             select(func.count()).select_from(Team).where(teams, Team.active)
         )
-        members, active_n = (
+        members, volunteers, leaders = (
             await self.session.execute(
-                select(func.count(), active)
+                select(func.count(), *active)
                 .select_from(User)
                 .join(Team, Team.id == User.team_id)
-                .where(teams, Team.active, member)
+                .where(teams, member)
             )
         ).one()
-        return int(team_count or 0), int(members or 0), int(active_n or 0)
+        return int(team_count or 0), int(members or 0), int(volunteers or 0), int(leaders or 0)
+
+
+def _set_people(figures: Figures, values: Sequence[int]) -> None:
+    figures.teams, figures.members, figures.active_volunteers, figures.active_leaders = values
 
 
 def _added(many) -> dict:
     """Figures of areas that together make a larger one, added up."""
     total: dict = {
         "by_stage": Counter(),
+        "holding": Counter(),
         "reached": Counter(),
         "visits_by_month": Counter(),
         "new_by_month": Counter(),
@@ -532,10 +561,15 @@ def _fields(figures: dict | None, months: list[str]) -> dict:
     figures = dict(figures or {})
     for name, keys in (
         ("by_stage", [s.code for s in STAGES]),
+        ("holding", [s.code for s in STAGES]),
         ("reached", [s.code for s in STAGES]),
         ("visits_by_month", months),
         ("new_by_month", months),
     ):
         found = figures.get(name, {})
         figures[name] = {k: found.get(k, 0) for k in keys}
+    figures["using_qr"] = figures["holding"]["qr_active"]
+    merchants = figures.get("merchants", 0)
+    figures["using_qr_percent"] = _percent(figures["using_qr"] / merchants) if merchants else 0.0
+    figures["qr_just_started"] = figures.get("qr_held_not_used", 0) - figures.get("installed_not_using", 0)
     return figures

@@ -25,10 +25,10 @@ from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_
+from service.merchants import events
 from service.merchants.identifiers import format_phone
 from service.merchants.models import Merchant
 from service.merchants.services import MerchantService
-from service.onboarding.services import OnboardingService
 from service.places.models import Commune
 from service.storefronts import photos, validation
 from service.storefronts.models import (
@@ -291,7 +291,9 @@ class StorefrontService:
         return sf
 
     async def publish(self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime) -> Storefront:
-        """Publish: needs the trader's consent and a product; records the "listed" stage with it."""
+        """Publish: needs the trader's consent and a product; announced (onboarding records the
+        "listed" stage with it)."""
+        await events.lock(self.session, [merchant_id])
         m = await self.editable(by=by, merchant_id=merchant_id)
         if CONSENT not in m.consent_purposes:
             raise NoConsent()
@@ -308,12 +310,14 @@ class StorefrontService:
         if changes:
             await self._touch(sf, m, at=at)
             await self.audit(sf, "update", changes, actor=by, at=at)
-        await OnboardingService(self.session).record_automatic(
-            merchant_id=m.id, stage="listed", at=at, by=by, source_id=f"storefront:{sf.id.hex}"
+        await events.announce(
+            self.session, "storefront_published", [m.id], at=at, by=by.id, storefront_id=sf.id
         )
         return sf
 
     async def unpublish(self, *, by: CurrentUser, merchant_id: uuid.UUID, at: datetime) -> Storefront:
+        """Unpublish: announced (onboarding regresses "listed"; publishing again reaches it again)."""
+        await events.lock(self.session, [merchant_id])
         m = await self.editable(by=by, merchant_id=merchant_id)
         sf = await self.of_merchant(m.id)
         if sf is None:
@@ -322,6 +326,9 @@ class StorefrontService:
             sf.published = False
             await self._touch(sf, m, at=at)
             await self.audit(sf, "update", {"published": [True, False]}, actor=by, at=at)
+            await events.announce(
+                self.session, "storefront_unpublished", [m.id], at=at, by=by.id, storefront_id=sf.id
+            )
         return sf
 
     # --- products ------------------------------------------------------------------------------

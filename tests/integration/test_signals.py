@@ -28,7 +28,12 @@ ZALO = f"{PHONE} Zalo android/12100 ZaloTheme/light ZaloLanguage/vi"
 WEDNESDAY = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
 SUNDAY_NIGHT = datetime(2026, 3, 8, 16, 30, tzinfo=UTC)  # 23:30 in Vietnam, still W10
 MONDAY_EARLY = datetime(2026, 3, 8, 17, 30, tzinfo=UTC)  # 00:30 on Monday in Vietnam: W11 (UTC: Sunday)
-ROUTES = ("service.storefronts.public_routes", "service.payments.routes", "service.onboarding.routes")
+ROUTES = (
+    "service.storefronts.public_routes",
+    "service.payments.routes",
+    "service.onboarding.routes",
+    "service.merchants.routes",
+)
 
 
 class Clock:
