@@ -50,7 +50,7 @@ ANSWERS: dict[str, str] = {
     "20+": N_("hơn 20 khách"),
 }
 SOURCES = ("trader", "volunteer")
-OLDEST = timedelta(days=366)  # an offline tablet may sync a visit late, not years late
+OLDEST = timedelta(days=60)  # as for visits: an answer older than this lands outside every recent trend
 Outcome = Literal["created", "replaced", "unchanged"]
 
 
@@ -184,8 +184,10 @@ class CheckinService:
         day = day or today
         if day > today:
             raise FieldErrors([("day", gettext("Ngày này còn ở tương lai."))])
+        if day < local_date(m.created_at):
+            raise FieldErrors([("day", gettext("Ngày này ở trước ngày đăng ký tiểu thương."))])
         if day < today - OLDEST:
-            raise FieldErrors([("day", gettext("Ngày này đã quá một năm."))])
+            raise FieldErrors([("day", gettext("Chỉ ghi được câu trả lời trong 60 ngày qua."))])
         return await self.record(
             merchant_id=m.id, answer=answer, source="volunteer", day=day, at=at, by=by.id
         )

@@ -247,6 +247,8 @@ async def test_checkin_api_validates_in_the_callers_language_and_keeps_to_the_te
         url, json={"answer": "1-5", "day": "2026-03-05"}, headers={**volunteer, "Accept-Language": "en"}
     )
     assert future_en.json()["errors"] == [{"field": "day", "message": "This date is in the future."}]
+    stale = await client.post(url, json={"answer": "1-5", "day": "2026-01-02"}, headers=volunteer)
+    assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "day"
     assert (await client.get(url, headers=volunteer)).json() == []
 
     first = await client.post(url, json={"answer": "1-5"}, headers=volunteer)
@@ -285,10 +287,16 @@ async def test_checkin_api_validates_in_the_callers_language_and_keeps_to_the_te
 async def test_two_weeks_running_without_qr_customers_put_the_trader_on_the_worklist(
     client, monkeypatch
 ) -> None:
-    clock = Clock(monkeypatch, client, WEDNESDAY)
+    clock = Clock(monkeypatch, client, datetime(2026, 2, 2, 3, 0, tzinfo=UTC))  # registered on 2 February
     volunteer = await api_token(client, "demo-volunteer")
     merchant_id = await new_merchant(client, "Chè Hẻm Cô Lan")
     url = f"/api/v1/merchants/{merchant_id}/payment-checkins"
+    clock.at = WEDNESDAY
+    early = await client.post(url, json={"answer": "0", "day": "2026-02-01"}, headers=volunteer)
+    assert early.status_code == 422
+    assert early.json()["errors"] == [
+        {"field": "day", "message": "Ngày này ở trước ngày đăng ký tiểu thương."}
+    ]
 
     async def reasons() -> list[str] | None:
         work = (await client.get("/api/v1/worklist?mine=false", headers=volunteer)).json()
