@@ -275,14 +275,11 @@ class OverviewService:
         answers = CheckinService(self.session)
         recent = await answers.recent(merchant_id=merchant.id, limit=SIGNAL_ROWS)
         support = await answers.latest_paid(merchant_id=merchant.id)
-        weeks: dict[int, bool] = {}
-        for row in recent:
-            weeks[row.week] = weeks.get(row.week, False) or checkins.paid(row.answer)
         figures = await reach.totals(self.session, merchant_ids=[merchant.id], today=stages.local_date(now))
         return Signals(
             checkins=[checkins.out(row) for row in recent],
             support=checkins.out(support) if support else None,
-            stopped_using=checkins.stopped_using(weeks),
+            stopped_using=checkins.stopped_using(checkins.weeks_of(recent)),
             reach=figures.get(merchant.id) or reach.ReachTotals(),
         )
 
@@ -316,9 +313,6 @@ class OverviewService:
             seen = figures.get(merchant_id)
             if not rows and not (seen and (seen.views_30d or seen.qr_fetches_30d)):
                 continue
-            weeks: dict[int, bool] = {}
-            for row in rows:
-                weeks[row.week] = weeks.get(row.week, False) or checkins.paid(row.answer)
             newest = [r for r in rows if r.week == rows[0].week] if rows else []
             shown = max(newest, key=lambda r: (checkins.paid(r.answer), r.recorded_at), default=None)
             found.append(
@@ -326,7 +320,7 @@ class OverviewService:
                     merchant_id=merchant_id,
                     business_name=name,
                     latest=checkins.out(shown) if shown else None,
-                    stopped_using=checkins.stopped_using(weeks),
+                    stopped_using=checkins.stopped_using(checkins.weeks_of(rows)),
                     reach=seen or reach.ReachTotals(),
                 )
             )

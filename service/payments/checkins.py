@@ -17,7 +17,7 @@ What the answers are used for, and what not:
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -49,7 +49,6 @@ ANSWERS: dict[str, str] = {
     "6-20": N_("6–20 khách"),
     "20+": N_("hơn 20 khách"),
 }
-SOURCES = ("trader", "volunteer")
 OLDEST = timedelta(days=60)  # as for visits: an answer older than this lands outside every recent trend
 Outcome = Literal["created", "replaced", "unchanged"]
 
@@ -62,6 +61,14 @@ def week_label(week: str) -> str:
     """ "2026-W49" as people read it: "49/2026"."""
     year, _, number = week.partition("-W")
     return f"{int(number)}/{year}"
+
+
+def weeks_of(rows: Iterable[PaymentCheckin]) -> dict[int, bool]:
+    """Week number → whether any answer that week (from either source) says customers paid."""
+    weeks: dict[int, bool] = {}
+    for row in rows:
+        weeks[row.week] = weeks.get(row.week, False) or paid(row.answer)
+    return weeks
 
 
 def stopped_using(weeks: Mapping[int, bool]) -> bool:

@@ -110,10 +110,7 @@ class Reach:
         return self._day
 
     def _add(self, request: Any, metric: int, storefront_id: uuid.UUID, merchant_id: uuid.UUID) -> None:
-        if request.method != "GET":
-            return
-        user_agent = request.headers.get("user-agent")
-        if user_agent is None or is_crawler(user_agent):
+        if not counted(request.method, request.headers.get("user-agent")):
             return
         key = (storefront_id, merchant_id, self._today())
         counts = self._counts.get(key)
@@ -211,10 +208,14 @@ class Reach:
         """The last flush, when the app stops. It runs after the database plugin has closed its
         connections, so it closes the ones it opened again."""
         self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        if await self.flush():
+        try:
+            if self._task is not None:
+                await self._task  # its loop ends with a flush
+                self._task = None
+            await self.flush()
+        except Exception:
+            log.exception("storefront reach: the last flush failed; %d requests not written", self.pending())
+        finally:
             await self.engine.dispose()
 
 

@@ -2,7 +2,8 @@
 
 from datetime import UTC, date, datetime
 
-from service.payments.checkins import ANSWERS, BUTTONS, paid, stopped_using, week_label
+from service.payments.checkins import ANSWERS, BUTTONS, paid, stopped_using, week_label, weeks_of
+from service.payments.models import PaymentCheckin
 from service.vietnam import iso_week, local_date, month, week_monday, week_number
 
 
@@ -36,3 +37,14 @@ def test_stopped_using_needs_the_two_latest_weeks_running_without_a_paying_answe
     assert not stopped_using({9: True, 10: False})
     assert stopped_using({5: True, 9: False, 10: False})  # an old paying week does not help
     assert not stopped_using({9: False, 10: False, 11: True})  # paying again
+
+
+def test_a_week_paid_when_either_the_trader_or_the_team_says_so() -> None:
+    rows = [
+        PaymentCheckin(week=9, answer="0", source="trader"),
+        PaymentCheckin(week=10, answer="0", source="trader"),
+        PaymentCheckin(week=10, answer="1-5", source="volunteer"),
+    ]
+    assert weeks_of(rows) == {9: False, 10: True}
+    assert not stopped_using(weeks_of(rows))
+    assert stopped_using(weeks_of(rows[:2]))
