@@ -123,8 +123,8 @@ class OnboardingApi(Controller):
         """Follow-ups due today or overdue, traders who may have stopped using QR (their two latest
         weekly answers, in consecutive weeks, say no customer paid by QR), QR codes issued 30+ days
         ago and not in use, merchants without a payment account, and merchants stalled 60+ days at
-        one stage. Volunteers get their
-        share by default (`mine=false`: the whole team, with who takes each)."""
+        one stage. Volunteers get their share by default (`mine=false`: the whole team, with who
+        takes each)."""
         return await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
 
     @get("/teams/{team_id:uuid}/progress", name="api.onboarding.team_progress", guards=[managers])
