@@ -34,7 +34,8 @@ Kinds and their `detail`:
 |                           |                        | occurred_at                                  |
 | payment_reported          | the trader             | place: Place, day, paid (bool), previous     |
 |                           |                        | (the trader's last paying day before it),    |
-|                           |                        | latest (after it), source, replaced (bool)   |
+|                           |                        | latest (after it), source, replaced (bool:   |
+|                           |                        | the week's answer changed; day is the first) |
 | storefront_reach          | traders                | counts: {merchant_id: {(metric, month): n}}  |
 """
 

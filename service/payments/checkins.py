@@ -148,12 +148,13 @@ class CheckinService:
                 merchant_id=merchant_id,
                 iso_week=week,
                 week=week_number(day),
+                day=day,  # kept when the answer is replaced: the week stays in its month's count
                 source=source,
                 province_code=merchant.province_code,
                 commune_code=merchant.commune_code,
             )
             self.session.add(row)
-        row.answer, row.day, row.recorded_at, row.recorded_by_id = answer, day, at, by
+        row.answer, row.recorded_at, row.recorded_by_id = answer, at, by
         await self.session.flush()
         latest = max((r.day for r in [*mine, row] if paid(r.answer)), default=None)
         await events.announce(
@@ -163,7 +164,7 @@ class CheckinService:
             at=at,
             by=by,
             place=events.place_of(merchant),
-            day=day,
+            day=row.day,
             paid=paid(answer),
             previous=previous,
             latest=latest,

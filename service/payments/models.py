@@ -119,7 +119,9 @@ class PaymentCheckin(Base):
     iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W49", of `day`
     # The same week as a number (vietnam.week_number): the week before is `week - 1`.
     week: Mapped[int] = mapped_column(Integer)
-    day: Mapped[date] = mapped_column(Date)  # the day answered, in Vietnam: today, or the visit's day
+    # The day the week was first answered, in Vietnam (today, or the visit's day); a replaced answer
+    # keeps it, so the week stays in the month it was counted in.
+    day: Mapped[date] = mapped_column(Date)
     answer: Mapped[str] = mapped_column(String(4))  # 0 | 1-5 | 6-20 | 20+
     source: Mapped[str] = mapped_column(String(10))  # trader | volunteer
     recorded_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
