@@ -1,5 +1,8 @@
 """Every area's models, imported so that the metadata Alembic compares against is complete."""
 
+# The areas that react to what happens to a trader (merchants.events) register their listeners here.
+import service.onboarding.reactions
+import service.reports.counters  # noqa: F401
 from service.accounts.models import ApiToken, Team, User
 from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord
@@ -9,10 +12,6 @@ from service.payments.models import PaymentAccount, Poster
 from service.places.models import Commune, Province, Village
 from service.reports.models import Feedback, ReportCount, Target
 from service.storefronts.models import EditLink, Product, StoredImage, Storefront, StorefrontSlug
-
-# The areas that react to what happens to a trader (merchants.events) register their listeners here.
-import service.onboarding.reactions  # noqa: E402, F401
-import service.reports.counters  # noqa: E402, F401
 
 __all__ = [
     "ApiToken",

@@ -143,7 +143,9 @@ async def lock(session: AsyncSession, merchant_ids: Iterable[uuid.UUID]) -> None
         table = Merchant.__table__
         await session.execute(update(table).where(table.c.id.in_(ids)).values(version=table.c.version))
         return
-    await session.execute(select(Merchant.id).where(Merchant.id.in_(ids)).order_by(Merchant.id).with_for_update())
+    await session.execute(
+        select(Merchant.id).where(Merchant.id.in_(ids)).order_by(Merchant.id).with_for_update()
+    )
 
 
 @asynccontextmanager
@@ -161,7 +163,9 @@ async def changing(
     ids = tuple(dict.fromkeys(merchant_ids))
     if kind not in NEW_TRADERS:
         await lock(session, ids)
-    async with _around(session, TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)) as event:
+    async with _around(
+        session, TraderEvent(kind=kind, merchant_ids=ids, at=at, by=by, detail=detail)
+    ) as event:
         yield event
 
 
@@ -176,7 +180,9 @@ async def announce(
 ) -> None:
     """Tell the listeners of a change the owner already made, under a lock it already holds (or of
     new traders): a stage change or a visit, whose before and after the owner passes in `detail`."""
-    event = TraderEvent(kind=kind, merchant_ids=tuple(dict.fromkeys(merchant_ids)), at=at, by=by, detail=detail)
+    event = TraderEvent(
+        kind=kind, merchant_ids=tuple(dict.fromkeys(merchant_ids)), at=at, by=by, detail=detail
+    )
     async with _around(session, event):
         pass
 
@@ -221,4 +227,3 @@ def place_of(row: Any) -> Place:
         team_id=row.team_id,
         created_at=row.created_at,
     )
-

@@ -8,7 +8,6 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from service.audit import AuditOut
 from service.i18n import N_
 from service.merchants.spreadsheet import CATEGORIES, CONSENT_PURPOSES, KINDS
-from service.onboarding.stages import STAGES
 
 KIND_NAMES = {
     "street_vendor": N_("Bán hàng rong"),
@@ -32,7 +31,18 @@ CONSENT_NAMES = {
     "contact": N_("Được tổ công nghệ số liên hệ hỗ trợ"),
     "statistics": N_("Dùng cho thống kê chuyển đổi số"),
 }
-STAGE_NAMES = {stage.code: stage.name for stage in STAGES}  # onboarding/stages.py owns them
+# The steps of the digital value chain a merchant's `current_stage` names, in order. The merchant
+# record carries the code; the rules over the stages are onboarding's (onboarding/stages.py).
+STAGE_NAMES = {
+    "registered": N_("Đã đăng ký"),
+    "identity": N_("Định danh điện tử"),
+    "bank_account": N_("Có tài khoản nhận tiền"),
+    "qr_issued": N_("Đã có mã QR"),
+    "qr_active": N_("Dùng QR thường xuyên"),
+    "listed": N_("Có gian hàng trực tuyến"),
+    "ecommerce": N_("Bán trên sàn, mạng xã hội"),
+    "digital_ops": N_("Vận hành số"),
+}
 assert set(KIND_NAMES) == set(KINDS) and set(CATEGORY_NAMES) == set(CATEGORIES)
 assert set(CONSENT_NAMES) == set(CONSENT_PURPOSES)
 
@@ -68,6 +78,13 @@ class MerchantIn(Struct, kw_only=True, forbid_unknown_fields=True):
     notes: str | None = None
     consent_purposes: _Purposes = None
     not_duplicate_of: list[uuid.UUID] = []
+    registered_at: Annotated[
+        datetime | None,
+        _doc(
+            description="When the trader was registered (and consented) on the tablet, for a "
+            "registration sent later from an offline tablet; at most 60 days ago. Default: now."
+        ),
+    ] = None
 
 
 class MerchantPatch(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -424,23 +424,27 @@ class MerchantService:
         at: datetime,
         merchant_id: uuid.UUID | None = None,
         not_duplicate_of: Iterable[uuid.UUID] = (),
+        registered_at: datetime | None = None,
     ) -> Merchant:
-        """Validate everything, refuse likely duplicates unless confirmed, save with consent."""
+        """Validate everything, refuse likely duplicates unless confirmed, save with consent.
+        `registered_at`: when a tablet that was offline registered the trader (default `at`)."""
         clean, errors = validation.clean(values)
+        errors += validation.registration_time(registered_at, now=at)
         commune = await self._check_places(by=by, values=clean, errors=errors)
         if errors or commune is None:
             raise FieldErrors(errors)
         await self._refuse_duplicates(clean, not_duplicate_of)
+        registered = registered_at or at
         merchant = Merchant(
             id=merchant_id or uuid.uuid4(),
             **clean,
             **_folds(clean),
             province_code=commune.province_code,
-            consent_at=at,
+            consent_at=registered,
             consent_by_id=by.id,
             current_stage="registered",
-            stage_reached_at=at,
-            created_at=at,
+            stage_reached_at=registered,
+            created_at=registered,
             updated_at=at,
             created_by_id=by.id,
         )
@@ -456,7 +460,7 @@ class MerchantService:
             changes=audit.diff({}, _snapshot(merchant)),
             province_code=merchant.province_code,
         )
-        await self.on_registered(merchant=merchant, by=by, at=at)
+        await self.on_registered(merchant=merchant, by=by, at=registered)
         return merchant
 
     async def on_registered(self, *, merchant: Merchant, by: CurrentUser, at: datetime) -> None:
@@ -488,7 +492,12 @@ class MerchantService:
         values = {f: getattr(data, f) for f in validation.FIELDS}
         try:
             merchant = await self.register(
-                by=by, values=values, at=at, merchant_id=data.id, not_duplicate_of=data.not_duplicate_of
+                by=by,
+                values=values,
+                at=at,
+                merchant_id=data.id,
+                not_duplicate_of=data.not_duplicate_of,
+                registered_at=data.registered_at,
             )
             body = to_json(self.out(merchant, by=by))
             if key is not None:

@@ -10,6 +10,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from service.i18n import N_, gettext
@@ -207,3 +208,20 @@ def clean(
         if missing not in failed:
             errors.append((missing, gettext("Cần cả vĩ độ và kinh độ, hoặc để trống cả hai.")))
     return out, errors
+
+
+CLOCK_SKEW = timedelta(minutes=10)  # a tablet's clock may run a little ahead
+REGISTERED_WITHIN = timedelta(days=60)  # an offline tablet syncs within weeks, not months
+
+
+def registration_time(registered_at: datetime | None, *, now: datetime) -> list[tuple[str, str]]:
+    """Errors for the time a tablet says it registered the trader (None: now, always fine)."""
+    if registered_at is None:
+        return []
+    if registered_at.tzinfo is None:
+        return [("registered_at", gettext("Cần ghi rõ múi giờ (ví dụ +07:00)."))]
+    if registered_at > now + CLOCK_SKEW:
+        return [("registered_at", gettext("Thời điểm này còn ở tương lai."))]
+    if registered_at < now - REGISTERED_WITHIN:
+        return [("registered_at", gettext("Chỉ ghi được đăng ký trong 60 ngày qua."))]
+    return []

@@ -161,7 +161,8 @@ async def merge_keeping_every_row(
         update(table)
         .where(table.c.merchant_id == duplicate_id, clash)
         .values(
-            client_event_id=literal(f"merged:{duplicate_id.hex[:16]}:") + func.substr(table.c.client_event_id, 1, 40)
+            client_event_id=literal(f"merged:{duplicate_id.hex[:16]}:")
+            + func.substr(table.c.client_event_id, 1, 40)
         )
     )
     result = await session.execute(

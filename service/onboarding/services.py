@@ -18,7 +18,6 @@ and the time it happened. A retry gets the first response again; a late event is
 """
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -172,15 +171,16 @@ class OnboardingService:
                     Merchant.last_visit_at,
                     Merchant.next_follow_up,
                     Merchant.created_at,
-                )
-                .where(*where)
+                ).where(*where)
             )
         ).one_or_none()
         if row is None:
             raise NotFound()
         return _Locked(*row)
 
-    async def _append(self, merchant: _Locked, history: list[StageEvent], *rows: StageEvent) -> stages.Progress:
+    async def _append(
+        self, merchant: _Locked, history: list[StageEvent], *rows: StageEvent
+    ) -> stages.Progress:
         """Add the events and bring the merchant's stage up to date from its whole log."""
         self.session.add_all(rows)
         await self.session.flush()
@@ -207,7 +207,9 @@ class OnboardingService:
                     holds=then.reached,
                     stood=then.stood,
                 ),
-                after=events.Standing(stage=now.stage, reached_at=reached_at, holds=now.reached, stood=now.stood),
+                after=events.Standing(
+                    stage=now.stage, reached_at=reached_at, holds=now.reached, stood=now.stood
+                ),
             )
         if (now.stage, reached_at) != (merchant.current_stage, merchant.stage_reached_at):
             await self.session.execute(
@@ -243,10 +245,11 @@ class OnboardingService:
         by: CurrentUser | uuid.UUID | None,
         source_id: str | uuid.UUID | None = None,
     ) -> StageEvent | None:
-        """Record a stage the system saw happen. The one entry point for the other areas:
+        """Record a stage the system saw happen, when another area announces the fact
+        (`onboarding/reactions.py`):
 
-        - "registered": merchant registration (wired through `MerchantService.on_registered`);
-        - "bank_account": the merchant's first payment account saved (payments);
+        - "registered": merchant registration;
+        - "bank_account": a payment account saved (payments);
         - "qr_issued": a VietQR poster printed (payments);
         - "listed": the storefront published with at least one product (storefronts).
 
@@ -321,7 +324,7 @@ class OnboardingService:
     async def record_registered(
         self, *, merchant_ids: Sequence[uuid.UUID], by: CurrentUser | uuid.UUID | None
     ) -> int:
-        """Stage 1 for many new merchants at once (a spreadsheet import, `MerchantService.on_imported`),
+        """Stage 1 for many new merchants at once (a spreadsheet import, announced as `imported`),
         in one multi-row INSERT per table. Each event is dated at the merchant's `created_at`; their
         stage columns already say "registered", so nothing else changes. Returns how many."""
         rows = (
@@ -371,7 +374,7 @@ class OnboardingService:
 
     async def recompute(self, *, merchant_id: uuid.UUID) -> stages.Progress:
         """Rebuild a merchant's stage, held stages, last visit and next follow-up from its log and
-        visits: after a merge moved another record's events and visits to it (`on_merged`; the merge
+        visits: after a merge moved another record's events and visits to it (`merged`; the merge
         counts its difference to the report counters itself)."""
         merchant = await self._lock(merchant_id)
         now = await self._apply(merchant, await events_of(self.session, merchant_id))

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from service.i18n import N_
+from service.merchants.schemas import STAGE_NAMES
 
 StageCode = Literal[
     "registered", "identity", "bank_account", "qr_issued", "qr_active", "listed", "ecommerce", "digital_ops"
@@ -29,7 +30,7 @@ STALLED_AFTER = timedelta(days=60)
 class Stage(msgspec.Struct, frozen=True, kw_only=True):
     code: StageCode
     order: int
-    name: str  # Vietnamese msgid; English through the catalog
+    name: str  # Vietnamese msgid (the merchant record's vocabulary); English through the catalog
     criteria: str  # msgid
     evidence: Evidence  # what a volunteer's claim must carry
     automatic: bool  # recorded by the system when the matching action happens
@@ -40,7 +41,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="registered",
         order=1,
-        name=N_("Đã đăng ký"),
+        name=STAGE_NAMES["registered"],
         criteria=N_("Hồ sơ đã lưu, có sự đồng ý của chủ hộ"),
         evidence="none",
         automatic=True,
@@ -49,7 +50,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="identity",
         order=2,
-        name=N_("Định danh điện tử"),
+        name=STAGE_NAMES["identity"],
         criteria=N_("Đã kích hoạt VNeID mức 2"),
         evidence="note",
         automatic=False,
@@ -57,7 +58,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="bank_account",
         order=3,
-        name=N_("Có tài khoản nhận tiền"),
+        name=STAGE_NAMES["bank_account"],
         criteria=N_("Có tài khoản ngân hàng hoặc ví điện tử nhận được chuyển khoản"),
         evidence="note",
         automatic=True,
@@ -65,7 +66,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="qr_issued",
         order=4,
-        name=N_("Đã có mã QR"),
+        name=STAGE_NAMES["qr_issued"],
         criteria=N_("Mã VietQR đã in hoặc bày tại quầy"),
         evidence="note",
         automatic=True,
@@ -73,7 +74,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="qr_active",
         order=5,
-        name=N_("Dùng QR thường xuyên"),
+        name=STAGE_NAMES["qr_active"],
         criteria=N_("Đã nhận thanh toán không tiền mặt từ khách, xác nhận khi thăm lại"),
         evidence="visit",
         automatic=False,
@@ -81,7 +82,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="listed",
         order=6,
-        name=N_("Có gian hàng trực tuyến"),
+        name=STAGE_NAMES["listed"],
         criteria=N_("Trang giới thiệu đã đăng với ít nhất một sản phẩm"),
         evidence="none",
         automatic=True,
@@ -90,7 +91,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="ecommerce",
         order=7,
-        name=N_("Bán trên sàn, mạng xã hội"),
+        name=STAGE_NAMES["ecommerce"],
         criteria=N_("Bán trên sàn thương mại điện tử hoặc mạng xã hội (có đường dẫn)"),
         evidence="link",
         automatic=False,
@@ -98,13 +99,14 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         code="digital_ops",
         order=8,
-        name=N_("Vận hành số"),
+        name=STAGE_NAMES["digital_ops"],
         criteria=N_("Dùng hóa đơn điện tử, sổ sách số hoặc khai thuế điện tử"),
         evidence="note",
         automatic=False,
     ),
 )
 BY_CODE: dict[str, Stage] = {s.code: s for s in STAGES}
+assert tuple(STAGE_NAMES) == tuple(BY_CODE)
 
 
 Source = Literal["automatic", "manual", "review"]

@@ -15,9 +15,9 @@ from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, NotFound
 from service.i18n import N_
+from service.merchants import events
 from service.merchants.models import Merchant
 from service.merchants.privacy import is_erased
-from service.merchants import events
 from service.merchants.services import MerchantService
 from service.payments import banks, codes
 from service.payments.models import ERASED_PREFIX, PaymentAccount, Poster

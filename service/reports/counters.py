@@ -37,10 +37,10 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, cast, delete, func, literal_column, select, text, update
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, delete, func, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +51,7 @@ from service.merchants.models import Merchant, live
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
+from service.places.models import Commune
 from service.reports.models import ReportCount
 
 Figure = tuple[str, str]  # (metric, bucket)
@@ -203,7 +204,9 @@ async def _load(
         ).where(which(StageEvent.merchant_id), StageEvent.kind != "verified")
     ):
         logs.setdefault(merchant_id, []).append(
-            stages.Event(stage=stage, kind=kind, source=source, occurred_at=occurred_at, recorded_at=recorded_at)
+            stages.Event(
+                stage=stage, kind=kind, source=source, occurred_at=occurred_at, recorded_at=recorded_at
+            )
         )
     visits: dict[uuid.UUID, list[date]] = {}
     for merchant_id, visited_on in await session.execute(
@@ -375,45 +378,74 @@ async def _stage_changed(session: AsyncSession, event: events.TraderEvent) -> No
     place: events.Place = event.detail["place"]
     after = _state_of(place, event.detail["after"])
     before = _state_of(place, event.detail["before"])
-    await apply(session, difference(spread(after, stage_figures(after)), spread(before, stage_figures(before))))
+    await apply(
+        session, difference(spread(after, stage_figures(after)), spread(before, stage_figures(before)))
+    )
 
 
 @events.reacts_to("visit_recorded", order=100)
 async def _visit_recorded(session: AsyncSession, event: events.TraderEvent) -> None:
     place: events.Place = event.detail["place"]
     areas = areas_of(place.province_code, place.commune_code, place.village_id, place.team_id)
-    await apply(session, Counter({(level, area, "visits", month(event.detail["visited_on"])): 1 for level, area in areas}))
+    await apply(
+        session,
+        Counter({(level, area, "visits", month(event.detail["visited_on"])): 1 for level, area in areas}),
+    )
 
 
 # --- rebuilding from the raw tables ----------------------------------------------------------
 
 
-def _local(column: Any, dialect: str, pattern: str) -> ColumnElement[str]:
-    """A UTC timestamp column as Vietnam's calendar day ("day") or month ("month"), as text."""
+EPOCH = date(1970, 1, 1)
+OLD = "0000-00-00"  # the day bucket that holds every day older than any cut a summary makes
+KEEP_DAYS = 62  # a summary cuts day buckets at most 60 days back; older ones are only summed
+DAY_METRICS = ("stalled_on", "unused_on")
+
+
+def fold(day: date, *, today: date) -> str:
+    """A day bucket as a rebuild writes it: the day, or OLD once no summary reads it apart."""
+    return day.isoformat() if day >= today - timedelta(days=KEEP_DAYS) else OLD
+
+
+def folded(counts: Mapping[Key, int], *, today: date) -> Counter[Key]:
+    """Counters with every old day bucket folded into OLD, the form a rebuild writes: the write
+    paths add to exact days, a rebuild folds the old ones, and both give every summary the same
+    figures. Compare the two in this form."""
+    out: Counter[Key] = Counter()
+    for (level, area, metric, bucket), n in counts.items():
+        if metric in DAY_METRICS and bucket != OLD:
+            bucket = fold(date.fromisoformat(bucket), today=today)
+        out[level, area, metric, bucket] += n
+    return Counter({key: n for key, n in out.items() if n})
+
+
+def _day(column: Any, dialect: str) -> ColumnElement[int]:
+    """A UTC timestamp as Vietnam's calendar day, counted in days since 1970-01-01 (exact integers)."""
     if dialect == "postgresql":
-        shifted = func.timezone("UTC", column) + text("interval '7 hours'")
-        return func.to_char(shifted, "YYYY-MM-DD" if pattern == "day" else "YYYY-MM")
-    return func.strftime("%Y-%m-%d" if pattern == "day" else "%Y-%m", column, "+7 hours")
+        return cast(func.floor((func.extract("epoch", column) + 7 * 3600) / 86400), Integer)
+    return (cast(func.strftime("%s", column), Integer) + 7 * 3600) // 86400
 
 
-def _day_number(column: Any, dialect: str) -> ColumnElement[int]:
-    """A UTC timestamp column as a count of Vietnam's calendar days (for differences of days)."""
+def _month(column: Any, dialect: str) -> ColumnElement[str]:
+    """A UTC timestamp as Vietnam's calendar month, "YYYY-MM"."""
     if dialect == "postgresql":
-        return func.date(func.timezone("UTC", column) + text("interval '7 hours'")) - literal_column("date '2000-01-01'")
-    return cast(func.julianday(func.date(column, "+7 hours")), Integer)
+        return func.to_char(func.timezone("UTC", column) + text("interval '7 hours'"), "YYYY-MM")
+    return func.strftime("%Y-%m", column, "+7 hours")
 
 
-def _date_month(column: Any, dialect: str) -> ColumnElement[str]:
-    return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.strftime("%Y-%m", column)
+def _folded_day(column: Any, dialect: str, cutoff: int) -> ColumnElement[int]:
+    day = _day(column, dialect)
+    return case((day >= cutoff, day), else_=-1)
 
 
-def _stood():
-    """(merchant_id, stage) of every stage held by a claim that stood, in SQL: the log's moves per
-    merchant and stage in the order they happened, each hold's start (a `reached` after nothing or
-    after a `regressed`) paired with the `regressed` that ended it; a hold counts unless a team
-    leader's review ended it. The same rule as `stages.progress(...).stood`."""
+def _rejected():
+    """(merchant_id, stage) of the stages every hold of which a team leader rejected. Among the pairs
+    with a rejection: the log's moves in the order they happened; each hold's start (a `reached`
+    after nothing or after a `regressed`) and its end (a `regressed` after a `reached`) are its
+    turns; a hold stood unless the turn after its start is a review's. The pair is rejected when no
+    hold of it stood. The same rule as `stages.progress(...).stood`."""
     e = StageEvent
-    order = (e.occurred_at, e.recorded_at)
+    candidates = select(e.merchant_id, e.stage).where(e.kind == "regressed", e.source == "review").distinct()
     moves = (
         select(
             e.merchant_id,
@@ -422,13 +454,15 @@ def _stood():
             e.source,
             e.occurred_at,
             e.recorded_at,
-            func.lag(e.kind).over(partition_by=(e.merchant_id, e.stage), order_by=order).label("prev"),
+            func.lag(e.kind)
+            .over(partition_by=(e.merchant_id, e.stage), order_by=(e.occurred_at, e.recorded_at))
+            .label("prev"),
         )
-        .where(e.kind.in_(("reached", "regressed")))
+        .where(e.kind.in_(("reached", "regressed")), tuple_(e.merchant_id, e.stage).in_(candidates))
         .subquery("moves")
     )
     m = moves.c
-    turns = (
+    turns = (  # the window runs over the rows the WHERE keeps: the turns
         select(
             m.merchant_id,
             m.stage,
@@ -438,99 +472,117 @@ def _stood():
             .label("ended_by"),
         )
         .where(
-            ((m.kind == "reached") & ((m.prev.is_(None)) | (m.prev == "regressed")))
+            ((m.kind == "reached") & (m.prev.is_(None) | (m.prev == "regressed")))
             | ((m.kind == "regressed") & (m.prev == "reached"))
         )
         .subquery("turns")
     )
     t = turns.c
-    return (
-        select(t.merchant_id, t.stage)
-        .where(t.kind == "reached", (t.ended_by.is_(None)) | (t.ended_by != "review"))
-        .distinct()
-        .subquery("stood")
+    stood = select(t.merchant_id, t.stage).where(
+        t.kind == "reached", t.ended_by.is_(None) | (t.ended_by != "review")
     )
+    return candidates.except_(stood).subquery("rejected")
 
 
-async def _figures_from_tables(session: AsyncSession) -> Counter[Key]:
-    """Every counter, computed by the database from the raw tables: one GROUP BY per figure over the
-    merchants' place, then spread to the four levels here (a few rows per area and bucket)."""
+async def _figures_from_tables(session: AsyncSession, *, today: date) -> Counter[Key]:
+    """Every counter, computed by the database from the raw tables, one GROUP BY per table over the
+    merchants' place, spread to the four levels here. Old day buckets come folded (`folded`)."""
     dialect = session.get_bind().dialect.name
     m = Merchant
-    place = (m.province_code, m.commune_code, m.village_id, m.team_id)
+    cutoff = (today - timedelta(days=KEEP_DAYS) - EPOCH).days
     alive = live()
-    held = MerchantStage
-    qr_active = held.__table__.alias("qr_active")
-    queries: list[tuple[str, Any, Callable[[Any], str]]] = [
-        ("merchants", select(*place, literal_column("''"), func.count()).where(alive), str),
-        ("stage", select(*place, m.current_stage, func.count()).where(alive), str),
-        ("new", select(*place, _local(m.created_at, dialect, "month"), func.count()).where(alive), str),
-        (
-            "stalled_on",
-            select(*place, _local(m.stage_reached_at, dialect, "day"), func.count()).where(
-                alive, m.current_stage != LAST_STAGE
-            ),
-            str,
-        ),
-        (
-            "hold",
-            select(*place, held.stage, func.count()).join(held, held.merchant_id == m.id).where(alive),
-            str,
-        ),
-        (
-            "unused_on",
-            select(*place, _local(held.reached_at, dialect, "day"), func.count())
-            .join(held, and_(held.merchant_id == m.id, held.stage == "qr_issued"))
-            .outerjoin(qr_active, and_(qr_active.c.merchant_id == m.id, qr_active.c.stage == "qr_active"))
-            .where(alive, qr_active.c.merchant_id.is_(None)),
-            str,
-        ),
-    ]
-    for code in ("qr_active", "listed"):
-        days = _day_number(held.reached_at, dialect) - _day_number(m.created_at, dialect)
-        queries.append(
-            (
-                f"to_{code}",
-                select(*place, days, func.count())
-                .join(held, and_(held.merchant_id == m.id, held.stage == code))
-                .where(alive),
-                lambda d: days_bucket(int(d)),
-            )
-        )
-    stood = _stood()
-    queries.append(
-        (
-            "reached",
-            select(*place, stood.c.stage, func.count()).join(stood, stood.c.merchant_id == m.id).where(alive),
-            str,
-        )
-    )
-    queries.append(
-        (
-            "visits",
-            select(*place, _date_month(Visit.visited_on, dialect), func.count())
-            .join(Visit, Visit.merchant_id == m.id)
-            .where(m.merged_into_id.is_(None)),
-            str,
-        )
-    )
+    provinces = dict((await session.execute(select(Commune.code, Commune.province_code))).all())
+    areas: dict[tuple, tuple[tuple[str, str], ...]] = {}
     out: Counter[Key] = Counter()
-    for metric, query, bucket_of in queries:
-        columns = list(query.selected_columns)
-        rows = await session.execute(query.group_by(*columns[:5]))
-        for province, commune, village, team, bucket, n in rows:
-            bucket = bucket_of(bucket)
-            for level, area in areas_of(province, commune, village, team):
+
+    def add(
+        commune: str, village: uuid.UUID | None, team: uuid.UUID, figures: Iterable[tuple[str, str, int]]
+    ):
+        key = (commune, village, team)
+        where = areas.get(key)
+        if where is None:
+            where = areas[key] = areas_of(provinces[commune], commune, village, team)
+        for metric, bucket, n in figures:
+            for level, area in where:
                 out[level, area, metric, bucket] += n
-            if metric == "unused_on":
-                for level, area in areas_of(province, commune, village, team):
-                    out[level, area, "unused", ""] += n
-    return out
+
+    def day_bucket(day: int) -> str:
+        return OLD if day < 0 else (EPOCH + timedelta(days=day)).isoformat()
+
+    place = (m.commune_code, m.village_id, m.team_id)
+
+    async def grouped(query):
+        return await session.execute(query.group_by(*list(query.selected_columns)[:-1]))
+
+    stalled = case((m.current_stage != LAST_STAGE, _folded_day(m.stage_reached_at, dialect, cutoff)))
+    for commune, village, team, stage, created, stalled_day, n in await grouped(
+        select(*place, m.current_stage, _month(m.created_at, dialect), stalled, func.count()).where(alive)
+    ):
+        figures = [("merchants", "", n), ("stage", stage, n), ("new", created, n)]
+        if stalled_day is not None:
+            figures.append(("stalled_on", day_bucket(stalled_day), n))
+        add(commune, village, team, figures)
+
+    held = MerchantStage
+    days = _day(held.reached_at, dialect) - _day(m.created_at, dialect)
+    for commune, village, team, stage, to_days, n in await grouped(
+        select(*place, held.stage, case((held.stage.in_(("qr_active", "listed")), days)), func.count())
+        .join(held, held.merchant_id == m.id)
+        .where(alive)
+    ):
+        figures = [("hold", stage, n)]
+        if to_days is not None:
+            figures.append((f"to_{stage}", days_bucket(int(to_days)), n))
+        add(commune, village, team, figures)
+
+    using = held.__table__.alias("using")
+    for commune, village, team, day, n in await grouped(
+        select(*place, _folded_day(held.reached_at, dialect, cutoff), func.count())
+        .join(held, and_(held.merchant_id == m.id, held.stage == "qr_issued"))
+        .where(
+            alive,
+            ~select(using.c.merchant_id)
+            .where(using.c.merchant_id == m.id, using.c.stage == "qr_active")
+            .exists(),
+        )
+    ):
+        add(commune, village, team, [("unused", "", n), ("unused_on", day_bucket(day), n)])
+
+    e = StageEvent
+    ever = select(e.merchant_id, e.stage).where(e.kind == "reached").distinct().subquery("ever")
+    for commune, village, team, stage, n in await grouped(
+        select(*place, ever.c.stage, func.count()).join(ever, ever.c.merchant_id == m.id).where(alive)
+    ):
+        add(commune, village, team, [("reached", stage, n)])
+    rejected = _rejected()
+    for commune, village, team, stage, n in await grouped(
+        select(*place, rejected.c.stage, func.count())
+        .join(rejected, rejected.c.merchant_id == m.id)
+        .where(alive)
+    ):
+        add(commune, village, team, [("reached", stage, -n)])
+
+    visit_month = (
+        func.to_char(Visit.visited_on, "YYYY-MM")
+        if dialect == "postgresql"
+        else func.substr(Visit.visited_on, 1, 7)
+    )
+    for commune, village, team, visited, n in await grouped(
+        select(*place, visit_month, func.count())
+        .join(Visit, Visit.merchant_id == m.id)
+        .where(m.merged_into_id.is_(None))
+    ):
+        add(commune, village, team, [("visits", visited, n)])
+    return Counter({key: n for key, n in out.items() if n})
 
 
-async def rebuild(session: AsyncSession) -> int:
+async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Recompute every counter, and each volunteer's latest visit, from the raw tables (after a bulk
-    load, or to check the write paths), in set-based SQL. Returns how many merchants were counted."""
+    load, or to check the write paths), in set-based SQL; day buckets older than any summary reads
+    apart are folded (`folded`). Returns how many live merchants were counted."""
+    today = local_date(now or datetime.now(UTC))
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("PRAGMA temp_store = MEMORY"))  # the GROUP BY sorts
     await session.execute(
         update(User).values(
             last_visit_at=select(func.max(Visit.occurred_at))
@@ -538,21 +590,24 @@ async def rebuild(session: AsyncSession) -> int:
             .scalar_subquery()
         )
     )
-    counted_now = await _figures_from_tables(session)
+    counted_now = await _figures_from_tables(session, today=today)
     await session.execute(delete(ReportCount))
     # The table is empty: plain bulk inserts (COPY on PostgreSQL), not upserts.
     await insert_rows(
         session,
         ReportCount.__table__,
         ("level", "area", "metric", "bucket", "n"),
-        [(*key, n) for key, n in sorted(counted_now.items()) if n],
+        [(*key, n) for key, n in sorted(counted_now.items())],
     )
-    return int(await session.scalar(select(func.count()).select_from(Merchant).where(live())) or 0)
+    return sum(
+        n for (level, _, metric, _), n in counted_now.items() if level == "p" and metric == "merchants"
+    )
 
 
-async def stored(session: AsyncSession) -> Counter[Key]:
-    """Every non-zero counter as stored (tests compare it with `rebuild`)."""
+async def stored(session: AsyncSession, *, now: datetime | None = None) -> Counter[Key]:
+    """Every counter as stored, old day buckets folded (`folded`): tests compare it with `rebuild`."""
     rows = await session.execute(
         select(ReportCount.level, ReportCount.area, ReportCount.metric, ReportCount.bucket, ReportCount.n)
     )
-    return Counter({(level, area, metric, bucket): n for level, area, metric, bucket, n in rows if n})
+    counts = Counter({(level, area, metric, bucket): n for level, area, metric, bucket, n in rows if n})
+    return folded(counts, today=local_date(now or datetime.now(UTC)))

@@ -380,7 +380,8 @@ class SummaryService:
 
         def entry(area: str) -> dict:
             return out.setdefault(
-                area, {"by_stage": {}, "holding": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}}
+                area,
+                {"by_stage": {}, "holding": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}},
             )
 
         # One row per (area, metric, bucket) within a level: only the country sums across areas (a

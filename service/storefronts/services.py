@@ -25,8 +25,8 @@ from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, Forbidden, NotFound
 from service.i18n import N_
-from service.merchants.identifiers import format_phone
 from service.merchants import events
+from service.merchants.identifiers import format_phone
 from service.merchants.models import Merchant
 from service.merchants.services import MerchantService
 from service.places.models import Commune

@@ -39,6 +39,8 @@ async def trader(client, headers) -> str:
             "market": "Chợ Đông Ba",
             "stall": "D-03",
             "consent_purposes": ["contact", "storefront"],
+            # registered by a tablet a few days ago: the visits below may not predate it
+            "registered_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
         },
         headers=headers,
     )

@@ -56,7 +56,9 @@ def iso(at: datetime) -> str:
     return at.isoformat()
 
 
-async def register(client, headers, name: str | None = None) -> str:
+async def register(client, headers, name: str | None = None, registered_at: datetime | None = None) -> str:
+    """A trader registered now, or at `registered_at` (a tablet that was offline: visits may not
+    predate the registration)."""
     n = next(_serial)
     body = {
         "kind": "market_stall",
@@ -68,6 +70,8 @@ async def register(client, headers, name: str | None = None) -> str:
         "market": "Chợ Gia Hội",
         "consent_purposes": ["contact"],
     }
+    if registered_at is not None:
+        body["registered_at"] = iso(registered_at)
     response = await client.post("/api/v1/merchants", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()["id"]
@@ -305,10 +309,66 @@ async def test_only_visible_merchants_and_recording_roles(client) -> None:
 # --- visits ------------------------------------------------------------------------------------
 
 
+async def test_a_visit_is_dated_between_the_registration_and_sixty_days_ago(client) -> None:
+    """A tablet that was offline sends the registration and the visit later, each with its own
+    time; a visit before the registration, or older than 60 days, is refused by field."""
+    headers = await api_token(client, VOLUNTEER)
+    t = now()
+    merchant_id = await register(client, headers, registered_at=t - timedelta(days=3))
+    assert (await merchant(client, headers, merchant_id))["created_at"][:10] == iso(t - timedelta(days=3))[
+        :10
+    ]
+    english = {**headers, "Accept-Language": "en"}
+    early = await client.post(
+        f"/api/v1/merchants/{merchant_id}/visits",
+        json=visit(t - timedelta(days=5)),
+        headers=english,
+    )
+    assert early.status_code == 422
+    assert early.json()["errors"] == [
+        {"field": "visited_on", "message": "The visit date cannot be before the trader was registered."}
+    ]
+    fine = await client.post(
+        f"/api/v1/merchants/{merchant_id}/visits", json=visit(t - timedelta(days=2)), headers=headers
+    )
+    assert fine.status_code == 201, fine.text
+    assert fine.json()["visited_on"] == local_date(t - timedelta(days=2)).isoformat()
+
+    # A trader registered long ago cannot take a visit dated 61 days back (2019 used to pass).
+    old = await register(client, headers, registered_at=t - timedelta(days=59))
+    for day in ("2019-03-01", (local_date(t) - timedelta(days=61)).isoformat()):
+        late = await client.post(
+            f"/api/v1/merchants/{old}/visits",
+            json=visit(t, visited_on=day),
+            headers=english,
+        )
+        assert late.status_code == 422, day
+        assert late.json()["errors"][0]["field"] == "visited_on"
+    # Registrations follow the same window, and the future is refused.
+    n = next(_serial)
+    for registered_at in (t - timedelta(days=61), t + timedelta(hours=1)):
+        refused = await client.post(
+            "/api/v1/merchants",
+            json={
+                "kind": "market_stall",
+                "business_name": f"Bún bò Cô Út {n}",
+                "category": "food_drink",
+                "owner_name": "Lê Thị Út",
+                "owner_phone": f"0935{n:06d}",
+                "commune_code": "19753",
+                "consent_purposes": ["contact"],
+                "registered_at": iso(registered_at),
+            },
+            headers=english,
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "registered_at"
+
+
 async def test_a_visit_sets_the_follow_up_and_a_late_older_visit_does_not_undo_it(client) -> None:
     headers = await api_token(client, VOLUNTEER)
-    merchant_id = await register(client, headers)
     t = now()
+    merchant_id = await register(client, headers, registered_at=t - timedelta(days=5))
     plan = local_date(t) + timedelta(days=14)
     body = visit(
         t,
@@ -582,11 +642,11 @@ async def test_record_automatic_is_idempotent(client, settings) -> None:
 async def test_imports_and_merges_have_their_service_functions(client, settings) -> None:
     """`record_registered` (for MerchantService.on_imported) and `recompute` (for on_merged)."""
     headers = await api_token(client, VOLUNTEER)
-    survivor, duplicate = (
-        uuid.UUID(await register(client, headers)),
-        uuid.UUID(await register(client, headers)),
-    )
     t = now()
+    survivor, duplicate = (
+        uuid.UUID(await register(client, headers, registered_at=t - timedelta(days=4))),
+        uuid.UUID(await register(client, headers, registered_at=t - timedelta(days=4))),
+    )
     await claim(client, headers, str(duplicate), "qr_issued", t - timedelta(days=3))
     body = visit(t - timedelta(days=1), next_follow_up=(local_date(t) + timedelta(days=5)).isoformat())
     await client.post(f"/api/v1/merchants/{duplicate}/visits", json=body, headers=headers)
@@ -628,7 +688,7 @@ async def test_imports_and_merges_have_their_service_functions(client, settings)
 async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(client) -> None:
     headers = await api_token(client, VOLUNTEER)
     t = now()
-    due = await register(client, headers)
+    due = await register(client, headers, registered_at=t - timedelta(days=11))
     await claim(client, headers, due, "bank_account", t - timedelta(days=10))
     body = visit(t - timedelta(days=10), next_follow_up=local_date(t).isoformat())
     assert (

@@ -113,9 +113,9 @@ async def busy_commune(client, settings) -> dict[str, str]:
     )  # fmt: skip
     await claim(client, volunteer, ids["regressed"], "qr_issued", t - timedelta(days=2), kind="regressed")
     await claim(client, volunteer, ids["listed"], "identity", t - timedelta(days=3))
-    for name in ("unused", "active", "survivor", "duplicate"):
-        await visit(client, volunteer, ids[name], t - timedelta(days=35))
-        await visit(client, volunteer, ids[name], t - timedelta(hours=1))
+    for name in ("unused", "active", "survivor", "duplicate"):  # a visit cannot predate registration
+        await visit(client, volunteer, ids[name], now())
+        await visit(client, volunteer, ids[name], now())
     village = (await client.get(f"/api/v1/areas/communes/{COMMUNE}/villages", headers=leader)).json()
     village_id = (village["items"] if isinstance(village, dict) else village)[0]["id"]
     moved = await client.patch(
@@ -368,7 +368,7 @@ async def test_a_visit_makes_its_volunteer_active(client) -> None:
     leader = await api_token(client, LEADER)
     before = (await summary(client, leader))["active_volunteers"]
     merchant = (await register(client, volunteer))["id"]
-    await visit(client, volunteer, merchant, now() - timedelta(minutes=5))
+    await visit(client, volunteer, merchant, now())
     after = await summary(client, leader)
     assert after["active_volunteers"] == before + 1
     assert after["visits_by_month"][local_date(now()).strftime("%Y-%m")] >= 1
