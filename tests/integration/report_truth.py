@@ -307,7 +307,9 @@ def medians(world: World, trader_in: Callable[[Trader], bool]) -> dict[str, floa
     live = [t for t in world.traders if t.live and trader_in(t)]
     return {
         f"median_days_to_{code}": median(
-            [(vn_date(t.holds[code]) - vn_date(t.created_at)).days for t in live if code in t.holds]
+            # A stage recorded as held from before the trader was registered (noted on paper first)
+            # counts as reached on the day of registration: 0 days, never fewer.
+            [max(0, (vn_date(t.holds[code]) - vn_date(t.created_at)).days) for t in live if code in t.holds]
         )
         for code in ("qr_active", "listed")
     }
