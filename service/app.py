@@ -20,6 +20,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
+from service.onboarding.figure_routes import FigureListApi, FigureListPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentCheckinApi, PaymentImportPages, PaymentQrApi
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantPages,
             MerchantManagerPages,
             OnboardingPages,
+            FigureListPages,
             ReportPages,
             StorefrontPages,
             PublicStorefronts,
@@ -82,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             PaymentCheckinApi,
             MerchantApi,
             OnboardingApi,
+            FigureListApi,
             ReportsApi,
             *feedback_routes,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),

@@ -1,10 +1,18 @@
 """Demo data: two provinces, six communes, villages, teams, volunteers and officers, in Vietnamese.
 
 Every demo login uses the password `demo-password`.
+
+Places, teams and people are inserted as rows (the reference data of the story); everything that
+happens to a trader goes through the services the pages and tablets use, on the day it happened in
+the story: registration, payment accounts, visits, stage claims and reviews, posters, storefront
+publication, and the officers' targets. So the stage log, the held stages and the report counters
+follow the facts as they do in real use: every published storefront's trader holds `listed`, every
+trader with a payment account holds `bank_account`, every trader with a printed poster holds
+`qr_issued`, and the counters equal a rebuild from the raw tables.
 """
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Team, User, team_villages
 from service.accounts.passwords import hash_password
+from service.accounts.schemas import CurrentUser
+from service.accounts.services import AccountService
+from service.onboarding.models import StageEvent
+from service.onboarding.stages import local_date
 from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
-from service.reports import counters
 from service.storefronts.demo import seed_demo_storefronts
 from service.text import fold
 
@@ -198,10 +209,19 @@ async def seed_demo(session: AsyncSession, *, at: datetime, media_dir: Path | No
     await session.flush()
     counts["merchants"] = await seed_demo_merchants(session, leaders=leaders, at=at)
     counts["payment accounts"] = await seed_demo_payment_accounts(session, at=at)
-    counts["stage events"], counts["visits"] = await seed_demo_onboarding(session, at=at)
+    counts["visits"] = await seed_demo_onboarding(session, at=at)
     counts["storefronts"] = await seed_demo_storefronts(session, at=at, media_dir=media_dir)
-    await counters.rebuild(session)  # the demo rows are inserted directly, not through the write paths
+    counts["stage events"] = await session.scalar(select(func.count()).select_from(StageEvent)) or 0
+    counts["targets"] = await seed_demo_targets(session, at=at)
     return counts
+
+
+async def demo_user(session: AsyncSession, username: str) -> CurrentUser:
+    """A demo account as the services see a signed-in user."""
+    user_id = await session.scalar(select(User.id).where(User.username == username))
+    user = await AccountService(session).current_user(user_id=user_id) if user_id else None
+    assert user is not None, f"demo user {username} missing"
+    return user
 
 
 # business name, owner, kind, category, market, stall (index into the team list cycles the teams)
@@ -228,15 +248,21 @@ MERCHANTS = [
 # Traders at positions divisible by 3 agreed only to be contacted, except these, who also agreed
 # to a public storefront (service/storefronts/demo.py publishes one for them).
 WITH_STOREFRONT = (0, 6, 9, 12)
+# Days before the seed that each demo trader registered (by position in MERCHANTS); the rest: 20+i.
+REGISTERED_DAYS_AGO = {0: 100, 1: 90, 2: 80, 3: 30, 4: 120, 5: 60, 15: 5}
+
+
+def registered_days_ago(position: int) -> int:
+    return REGISTERED_DAYS_AGO.get(position, 20 + position)
 
 
 async def seed_demo_merchants(
     session: AsyncSession, *, leaders: list[tuple[Team, User]], at: datetime
 ) -> int:
-    """A few traders per team, with consent, so the lists have something to show. Ids and phones
-    are derived from the position, so every seed gives the same records."""
-    from service.merchants.models import Merchant
-    from service.merchants.services import _folds
+    """A few traders per team, registered by their team leader through the registration service on
+    the day the story says. Ids and phones are derived from the position, so every seed gives the
+    same records."""
+    from service.merchants.services import MerchantService
 
     # Teams in seed order (0 Đông Ba, 1 Gia Hội, 2 Kim Long, 3 Vỹ Dạ, 4 Bến Ngự, 5 Đồng Xuân,
     # 6 Hàng Bạc, 7 Cửa Nam); a merchant belongs to the team of its market, else to Đông Ba.
@@ -257,38 +283,32 @@ async def seed_demo_merchants(
     village_of = dict(
         (await session.execute(select(team_villages.c.team_id, team_villages.c.village_id))).all()
     )
-    for i, (name, owner, kind, category, market, stall) in enumerate(MERCHANTS):
+    merchants = MerchantService(session)
+    # In the order they registered, so that the audit trail and the counters read like the story.
+    order = sorted(range(len(MERCHANTS)), key=lambda i: (-registered_days_ago(i), i))
+    for i in order:
+        name, owner, kind, category, market, stall = MERCHANTS[i]
         team, leader = leaders[by_name.get(name, team_of.get(market or "", 0))]
-        values = {"business_name": name, "owner_name": owner, "market": market}
-        created = at.replace(minute=i)
-        session.add(
-            Merchant(
-                id=uuid.uuid5(uuid.NAMESPACE_URL, f"onboard-demo-merchant-{i}"),
-                kind=kind,
-                business_name=name,
-                category=category,
-                owner_name=owner,
-                owner_phone=f"+8490{5100000 + i * 7919:07d}",
-                province_code=team.province_code,
-                commune_code=team.commune_code,
-                village_id=village_of.get(team.id),
-                market=market,
-                stall=stall,
-                team_id=team.id,
-                consent_purposes=["storefront", "contact", "statistics"]
+        await merchants.register(
+            by=await demo_user(session, leader.username),
+            values={
+                "kind": kind,
+                "business_name": name,
+                "category": category,
+                "owner_name": owner,
+                "owner_phone": f"+8490{5100000 + i * 7919:07d}",
+                "commune_code": team.commune_code,
+                "village_id": village_of.get(team.id),
+                "market": market,
+                "stall": stall,
+                "team_id": team.id,
+                "consent_purposes": ["storefront", "contact", "statistics"]
                 if i % 3 or i in WITH_STOREFRONT
                 else ["contact"],
-                consent_at=created,
-                consent_by_id=leader.id,
-                current_stage="registered",
-                stage_reached_at=created,
-                created_at=created,
-                updated_at=created,
-                created_by_id=leader.id,
-                **_folds(values),
-            )
+            },
+            at=at - timedelta(days=registered_days_ago(i)),
+            merchant_id=demo_merchant_id(i),
         )
-    await session.flush()
     return len(MERCHANTS)
 
 
@@ -296,60 +316,26 @@ def demo_merchant_id(position: int) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"onboard-demo-merchant-{position}")
 
 
-# Days before the seed that each demo trader registered (by position in MERCHANTS); the rest: 20+.
-REGISTERED_DAYS_AGO = {0: 100, 1: 90, 2: 80, 3: 30, 4: 120, 5: 60, 15: 5}
-
-
-async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[int, int]:
-    """A few months of work for the Đông Ba team, through the same service the tablets use: QR codes
+async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> int:
+    """A few months of work for the Đông Ba team, through the services the tablets use: QR codes
     in use (one verified), one trader with a QR code but no use yet and a visit due today, one
-    overdue follow-up, one trader who stopped using QR, claims waiting for the leader."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from service.accounts.services import AccountService
-    from service.merchants.models import Merchant
+    overdue follow-up, one trader who stopped using QR, claims waiting for the leader. The payment
+    accounts are already there (payments/demo.py, on the days below); posters are printed here.
+    Returns the number of visits."""
     from service.onboarding.schemas import StageEventIn, VisitIn
     from service.onboarding.services import OnboardingService
-    from service.onboarding.stages import local_date
+    from service.payments.printing import PosterService
 
-    accounts = AccountService(session)
     onboarding = OnboardingService(session)
-
-    async def person(username: str):
-        user_id = await session.scalar(select(User.id).where(User.username == username))
-        return await accounts.current_user(user_id=user_id)
-
-    volunteer, second, leader = (
-        await person("demo-volunteer"),
-        await person("tnv-1-2"),
-        await person("demo-leader"),
-    )
+    posters = PosterService(session)
+    volunteer = await demo_user(session, "demo-volunteer")
+    second = await demo_user(session, "tnv-1-2")
+    leader = await demo_user(session, "demo-leader")
 
     def ago(days: int) -> datetime:
         return at - timedelta(days=days)
 
-    events = visits = 0
-    for i in range(len(MERCHANTS)):
-        merchant_id = demo_merchant_id(i)
-        registered = ago(REGISTERED_DAYS_AGO.get(i, 20 + i))
-        await session.execute(
-            update(Merchant)
-            .where(Merchant.id == merchant_id)
-            .values(
-                created_at=registered,
-                consent_at=registered,
-                updated_at=registered,
-                stage_reached_at=registered,
-            )
-        )
-        by = await session.scalar(select(Merchant.created_by_id).where(Merchant.id == merchant_id))
-        await onboarding.record_automatic(merchant_id=merchant_id, stage="registered", at=registered, by=by)
-        events += 1
-
     async def stage(who, i: int, code: str, days: int, kind: str = "reached", **evidence) -> None:
-        nonlocal events
         data = StageEventIn(
             client_event_id=f"demo-{i}-{code}-{kind}-{days}",
             occurred_at=ago(days),
@@ -358,12 +344,12 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
             **evidence,
         )
         await onboarding.record_stage(by=who, merchant_id=demo_merchant_id(i), data=data, at=ago(days))
-        events += 1
 
-    async def automatic(i: int, code: str, days: int, who=None) -> None:
-        nonlocal events
-        await onboarding.record_automatic(merchant_id=demo_merchant_id(i), stage=code, at=ago(days), by=who)  # type: ignore[arg-type]
-        events += 1
+    async def poster(who, i: int, days: int) -> None:
+        """A stall poster printed: the system records `qr_issued` with it."""
+        await posters.print_poster(by=who, merchant_id=demo_merchant_id(i), at=ago(days))
+
+    visits = 0
 
     async def visit(
         who, i: int, days: int, topics: list[str], outcome: str, note: str, follow_up=None
@@ -382,10 +368,15 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
         visits += 1
 
     today = local_date(at)
-    # Bún hến O Nga: QR in regular use, verified by the leader.
+    # Tạp hóa Chi Lăng: far along; the e-commerce claim waits for the leader. Its BIDV account was
+    # saved 118 days ago; its storefront is published 60 days ago (storefronts/demo.py).
+    await poster(volunteer, 4, 110)
+    await stage(volunteer, 4, "qr_active", 100, visit_on=local_date(ago(100)), customer_payments_7d=20)
+    await stage(leader, 4, "qr_active", 99, kind="verified")
+    await stage(volunteer, 4, "ecommerce", 40, link="https://shopee.vn/taphoachilang")
+    # Bún hến O Nga: QR in regular use, verified by the leader (Agribank account saved 95 days ago).
     await visit(volunteer, 0, 95, ["bank_app", "qr_payments"], "progressed", "Mở tài khoản, in mã QR")
-    await stage(volunteer, 0, "bank_account", 95, note="Đã mở tài khoản Agribank, nhận thử chuyển khoản")
-    await automatic(0, "qr_issued", 90, volunteer)
+    await poster(volunteer, 0, 90)
     await visit(
         volunteer,
         0,
@@ -400,8 +391,7 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
     # Mè xửng Thiên Hương: a QR code for 45 days and no use yet; the follow-up is due today.
     await stage(volunteer, 1, "identity", 85, note="Đã xem VNeID mức 2 trên điện thoại của chủ hộ")
     await stage(leader, 1, "identity", 84, kind="verified")
-    await stage(volunteer, 1, "bank_account", 84, note="Chủ hộ có tài khoản Vietcombank")
-    await automatic(1, "qr_issued", 45, volunteer)
+    await poster(volunteer, 1, 45)
     await visit(
         volunteer,
         1,
@@ -411,7 +401,8 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
         "Chủ hộ chưa quen nhận tiền qua mã QR; hẹn hướng dẫn lại",
         follow_up=today,
     )
-    # Nón bài thơ Xuân Hòa: nothing since registering, and the follow-up is overdue.
+    # Nón bài thơ Xuân Hòa: no payment account yet (its storefront went online two weeks ago, with
+    # the leader's help), and the follow-up is overdue.
     await visit(
         second,
         2,
@@ -421,18 +412,8 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
         "Chủ hộ bận, hẹn lần sau",
         follow_up=today - timedelta(days=3),
     )
-    # Bánh lọc Bà Tư: a claim waiting for the leader.
-    await stage(second, 3, "identity", 20, note="Chủ hộ đã kích hoạt VNeID mức 2 tại công an phường")
-    # Tạp hóa Chi Lăng: far along; the e-commerce claim waits for the leader.
-    await stage(volunteer, 4, "bank_account", 118, note="Tài khoản BIDV của chủ hộ")
-    await automatic(4, "qr_issued", 110, volunteer)
-    await stage(volunteer, 4, "qr_active", 100, visit_on=local_date(ago(100)), customer_payments_7d=20)
-    await stage(leader, 4, "qr_active", 99, kind="verified")
-    await automatic(4, "listed", 60)
-    await stage(volunteer, 4, "ecommerce", 40, link="https://shopee.vn/taphoachilang")
-    # Chè Hẻm Hùng Vương: used QR, then stopped.
-    await stage(second, 5, "bank_account", 58, note="Ví MoMo của chủ hộ nhận được chuyển khoản")
-    await automatic(5, "qr_issued", 55, second)
+    # Chè Hẻm Hùng Vương: used QR, then stopped (its MoMo wallet was saved 58 days ago).
+    await poster(second, 5, 55)
     await stage(second, 5, "qr_active", 45, visit_on=local_date(ago(45)), customer_payments_7d=6)
     await stage(
         second,
@@ -445,4 +426,38 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> tuple[
     await visit(
         second, 5, 10, ["qr_payments"], "needs_help", "Cần in lại mã QR", follow_up=today + timedelta(days=3)
     )
-    return events, visits
+    # Bánh lọc Bà Tư: a claim waiting for the leader.
+    await stage(second, 3, "identity", 20, note="Chủ hộ đã kích hoạt VNeID mức 2 tại công an phường")
+    # Rau sạch Kim Long: its poster went up last week, so the dashboard has a QR code "just started".
+    await poster(await demo_user(session, "demo-volunteer-b"), 6, 6)
+    return visits
+
+
+# Officers' targets at each level, due some months after the seed (username, area, stage, %, days).
+TARGETS = [
+    ("demo-admin", None, "qr_active", 50, 365),
+    ("demo-province", "46", "bank_account", 60, 180),
+    ("demo-province", "46", "qr_active", 30, 270),
+    ("demo-commune", "19753", "qr_active", 40, 120),
+    ("demo-commune", "19753", "listed", 50, 90),
+]
+
+
+async def seed_demo_targets(session: AsyncSession, *, at: datetime) -> int:
+    """At least one target at the country, a province and a commune, set by their officers through
+    the service the dashboard uses, so a new user sees progress and the sub-areas behind."""
+    from service.reports.targets import TargetIn, TargetService
+
+    targets = TargetService(session)
+    for username, area, stage, share, days in TARGETS:
+        await targets.set(
+            by=await demo_user(session, username),
+            data=TargetIn(
+                stage=stage,  # type: ignore[arg-type]
+                share_percent=share,
+                due_on=local_date(at) + timedelta(days=days),
+                area=area,
+            ),
+            at=at,
+        )
+    return len(TARGETS)

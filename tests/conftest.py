@@ -50,7 +50,9 @@ async def _seed(url: str) -> None:
     engine = create_engine(settings)
     try:
         async with session_maker(engine)() as session:
-            await seed_demo(session, at=datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+            # Seeded now, as `onboard seed-demo` does: the story's ages ("a QR code for 45 days", a
+            # follow-up due today) and the targets' dates read as a new user sees them.
+            await seed_demo(session, at=datetime.now(UTC).replace(second=0, microsecond=0))
             await session.commit()
     finally:
         await engine.dispose()

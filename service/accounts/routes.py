@@ -25,6 +25,8 @@ from service.i18n import LOCALES, N_, gettext, pick_locale
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import template_labels
 from service.places.services import PlaceService
+from service.reports.headline import headline, number
+from service.reports.summaries import SummaryService
 from service.web import LANG_COOKIE, Form, flash, parse_form, safe_next, utcnow
 
 
@@ -109,6 +111,11 @@ class SessionPages(Controller):
         if user.role == "volunteer":  # a volunteer's day starts from their worklist
             work = await OverviewService(db_session).worklist(by=user, now=utcnow())
             context.update(work=work, **template_labels())
+        if user.is_officer:  # an officer's starts from their area's headline figures
+            reports = SummaryService(db_session)
+            place = await reports.resolve(by=user)
+            summary = await reports.of(place, now=utcnow())
+            context.update(h=headline(summary, place, by=user), number=number)
         return Template(f"home/{user.role}.html.j2", context=context)
 
     @get("/settings", name="accounts.settings", guards=[requires_user])

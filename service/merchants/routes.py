@@ -189,6 +189,7 @@ class MerchantApi(Controller):
         request: Request,
         db_session: NamedDependency[AsyncSession],
         q: Annotated[str, Parameter(max_length=200)] = "",
+        province_code: str | None = None,
         commune_code: str | None = None,
         village_id: uuid.UUID | None = None,
         team_id: uuid.UUID | None = None,
@@ -202,6 +203,7 @@ class MerchantApi(Controller):
         """Search (accent- and case-insensitive; phone in any format) with filters; cursor pagination."""
         filters = MerchantFilters(
             q=q,
+            province_code=province_code,
             commune_code=commune_code,
             village_id=village_id,
             team_id=team_id,
@@ -415,6 +417,7 @@ class MerchantPages(Controller):
         kind: str | None = None,
         stage: str | None = None,
         commune_code: str | None = None,
+        province_code: str | None = None,
         cursor: Annotated[str | None, Parameter(max_length=400)] = None,
     ) -> Template:
         # A GET form sends empty selects as "": read ids leniently.
@@ -422,6 +425,7 @@ class MerchantPages(Controller):
         team = _uuids([team_id or ""])
         filters = MerchantFilters(
             q=q,
+            province_code=province_code or None,
             commune_code=commune_code or None,
             village_id=village[0] if village else None,
             team_id=team[0] if team else None,

@@ -179,6 +179,7 @@ class ConflictOut(Struct):
 
 class MerchantFilters(Struct, kw_only=True, frozen=True):
     q: str = ""
+    province_code: str | None = None
     commune_code: str | None = None
     village_id: uuid.UUID | None = None
     team_id: uuid.UUID | None = None

@@ -276,6 +276,7 @@ class MerchantService:
         elif text:
             conditions.extend(text)
         for column, value in (
+            (Merchant.province_code, filters.province_code),
             (Merchant.commune_code, filters.commune_code),
             (Merchant.village_id, filters.village_id),
             (Merchant.team_id, filters.team_id),

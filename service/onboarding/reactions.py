@@ -1,10 +1,13 @@
 """What the onboarding log records when something happens to a trader in another area (announced
 through `merchants.events`, in the same transaction): the automatic stages follow the facts."""
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.merchants import events
 from service.onboarding.services import OnboardingService
+from service.payments.models import PaymentAccount
+from service.storefronts.models import Storefront
 
 IMPORT_CHUNK = 5_000  # ids per statement: PostgreSQL binds at most 32,767 values
 # Without a way to receive transfers, a printed QR code and its use are gone too.
@@ -29,8 +32,29 @@ async def imported(session: AsyncSession, event: events.TraderEvent) -> None:
 
 @events.reacts_to("merged", order=10)
 async def merged(session: AsyncSession, event: events.TraderEvent) -> None:
-    """The duplicate's events and visits now belong to the survivor: its stage follows from them."""
-    await OnboardingService(session).recompute(merchant_id=event.detail["survivor"])
+    """The duplicate's events and visits now belong to the survivor: its stage follows from them.
+    Two logs replayed together can contradict the facts (the survivor's last account removed ends
+    the hold that the duplicate's account began), so the automatic stages are then checked against
+    what the survivor has now: a live payment account, a published storefront."""
+    survivor = event.detail["survivor"]
+    onboarding = OnboardingService(session)
+    progress = await onboarding.recompute(merchant_id=survivor)
+    has_account = await session.scalar(
+        select(PaymentAccount.id)
+        .where(PaymentAccount.merchant_id == survivor, PaymentAccount.removed_at.is_(None))
+        .limit(1)
+    )
+    published = await session.scalar(
+        select(Storefront.id).where(Storefront.merchant_id == survivor, Storefront.published).limit(1)
+    )
+    if has_account is not None and "bank_account" not in progress.reached:
+        await onboarding.record_automatic(
+            merchant_id=survivor, stage="bank_account", at=event.at, by=event.by
+        )
+    if published is not None and "listed" not in progress.reached:
+        await onboarding.record_automatic(merchant_id=survivor, stage="listed", at=event.at, by=event.by)
+    elif published is None and "listed" in progress.reached:
+        await onboarding.regress_automatic(merchant_id=survivor, codes=("listed",), at=event.at, by=event.by)
 
 
 @events.reacts_to("payment_account_added", order=10)

@@ -68,6 +68,13 @@ def _figures_headers() -> list[str]:
         gettext("Số tổ"),
         gettext("Số thành viên"),
         gettext("Tình nguyện viên hoạt động"),
+        # Added after the first columns, which stay as they were for those who read them by place.
+        gettext("Đang dùng QR"),
+        gettext("Tỷ lệ đang dùng QR (%)"),
+        gettext("Có QR nhưng chưa dùng: tổng"),
+        gettext("Có QR nhưng chưa dùng: mới bắt đầu (< 30 ngày)"),
+        gettext("Gian hàng trực tuyến"),
+        *(gettext("Đang giữ: {stage}", stage=gettext(s.name)) for s in STAGES),
     ]
 
 
@@ -84,6 +91,12 @@ def _figures_cells(f: Figures) -> list[Any]:
         f.teams,
         f.members,
         f.active_volunteers,
+        f.using_qr,
+        f.using_qr_percent,
+        f.qr_held_not_used,
+        f.qr_just_started,
+        f.holding.get("listed", 0),
+        *(f.holding.get(s.code, 0) for s in STAGES),
     ]
 
 

@@ -4,13 +4,12 @@ its sub-areas, targets, and every table as CSV or XLSX."""
 import re
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Template
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,25 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.guards import requires_user
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors
-from service.i18n import current_locale, gettext
+from service.i18n import gettext
 from service.onboarding.stages import STAGES, StageCode, local_date
 from service.reports import charts, exports
 from service.reports.exports import LEVEL_NAMES
 from service.reports.feedback import TOPICS, FeedbackService
-from service.reports.summaries import NO_VILLAGE, Area, Summary, SummaryService
+from service.reports.headline import area_query, headline, merchant_list, number
+from service.reports.summaries import (
+    NO_VILLAGE,
+    Area,
+    Figures,
+    Summary,
+    SummaryService,
+    TargetProgress,
+    is_behind,
+)
 from service.reports.targets import SETTERS, TargetIn, TargetService
+from service.text import vi_sort_key
 from service.web import Form, clean_form, flash, parse_form, utcnow
 
 _AREA = re.compile(r"^(\d{2}|\d{5})?$")
 TARGET_STAGES = [s for s in STAGES if s.code != "registered"]
-
-
-def number(value: float | int | None) -> str:
-    """A figure as the reader's locale writes it (1.234,5 in Vietnamese); a dash when unknown."""
-    if value is None:
-        return "—"
-    locale = "vi_VN" if current_locale.get() == "vi" else "en_GB"
-    return format_decimal(value, format="#,##0.#", locale=locale)
 
 
 def _month(month: str) -> str:
@@ -58,14 +59,6 @@ def dashboard_url(level: str, code: str | None) -> str | None:
     return f"/reports?{key}={code}"
 
 
-def _query(place: Area) -> dict[str, str]:
-    if place.level in ("province", "commune"):
-        return {"area": place.code or ""}
-    if place.level in ("village", "team"):
-        return {place.level: place.code or ""}
-    return {}
-
-
 def _is_jurisdiction(by: CurrentUser, place: Area) -> bool:
     """Whether the area is all the caller sees, so unfiltered lists (the worklist) show just it."""
     scope = by.scope
@@ -82,15 +75,26 @@ def _is_jurisdiction(by: CurrentUser, place: Area) -> bool:
     )
 
 
-def _merchant_list(by: CurrentUser, place: Area) -> str | None:
-    """The merchant list filtered to the area (the list filters by commune, village or team only)."""
-    if place.level == "commune":
-        return f"/merchants/?commune_code={place.code}"
-    if place.level == "village":
-        return f"/merchants/?village_id={place.code}"
-    if place.level == "team":
-        return f"/merchants/?team_id={place.code}"
-    return "/merchants/?" if _is_jurisdiction(by, place) else None
+class Row(Struct, kw_only=True):
+    """A row of a sub-area or team table, with what the page needs beside the figures."""
+
+    f: Figures
+    rank: int  # the row's place in Vietnamese alphabetical order of names, for sorting by name
+    empty: bool  # every figure is zero: hidden until "show all"
+    behind: bool  # below at least one target
+
+
+def table_rows(rows: list[Figures], targets: list[TargetProgress], *, behind: bool) -> list[Row]:
+    ranks = {id(f): n for n, f in enumerate(sorted(rows, key=lambda f: vi_sort_key(f.name)))}
+    return [
+        Row(
+            f=f,
+            rank=ranks[id(f)],
+            empty=not (f.merchants or f.teams or f.members or f.active_volunteers),
+            behind=behind and is_behind(f, targets),
+        )
+        for f in rows
+    ]
 
 
 def _allows(by: CurrentUser, place: Area, level: str, code: str | None) -> bool:
@@ -127,7 +131,9 @@ def _target_in(values: dict[str, Any], area: str) -> tuple[TargetIn | None, dict
     ), {}
 
 
-async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, place: Area) -> dict[str, Any]:
+async def _context(
+    session: AsyncSession, by: CurrentUser, summary: Summary, place: Area, *, show_all: bool = False
+) -> dict[str, Any]:
     merchants = summary.merchants
     stages = [
         {
@@ -145,7 +151,7 @@ async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, pla
         {"month": m, "visits": summary.visits_by_month.get(m, 0), "new": summary.new_by_month.get(m, 0)}
         for m in months
     ]
-    list_url = _merchant_list(by, place)
+    list_url = merchant_list(by, place)
     worklist = None
     if _is_jurisdiction(by, place):
         worklist = "/worklist?team=1" if by.scope.level == "team" else "/worklist"
@@ -155,8 +161,13 @@ async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, pla
         feedback_url += f"?area={place.code}"
     elif place.level in ("village", "team"):
         feedback_url += f"?area={place.commune_code}"
+    query = urlencode(area_query(place))
     return {
         "s": summary,
+        "h": headline(summary, place, by=by),
+        "children": table_rows(summary.children, summary.targets, behind=True),
+        "teams": table_rows(summary.teams_list, summary.targets, behind=False),
+        "show_all": show_all,
         "place": place,
         "level_name": gettext(LEVEL_NAMES[place.level]),
         "stages": stages,
@@ -192,7 +203,7 @@ async def _context(session: AsyncSession, by: CurrentUser, summary: Summary, pla
         "topics": TOPICS,
         "url": dashboard_url,
         "allows": lambda level, code: _allows(by, place, level, code),
-        "query": urlencode(_query(place)),
+        "query": query,
         "number": number,
         "today": local_date(summary.as_of).isoformat(),
     }
@@ -213,11 +224,12 @@ class ReportPages(Controller):
         values: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
+        show_all: bool = False,
     ) -> Template:
         reports = SummaryService(session)
         place = await reports.resolve(by=request.user, area=area, village=village, team=team)
         summary = await reports.of(place, now=utcnow())
-        context = await _context(session, request.user, summary, place)
+        context = await _context(session, request.user, summary, place, show_all=show_all)
         context["values"] = values or {"stage": "qr_active", "share_percent": "", "due_on": ""}
         context["errors"] = errors or {}
         return Template("reports/dashboard.html.j2", context=context, status_code=status)
@@ -230,8 +242,13 @@ class ReportPages(Controller):
         area: FromQuery[str | None] = None,
         village: FromQuery[uuid.UUID | None] = None,
         team: FromQuery[uuid.UUID | None] = None,
+        show_all: Annotated[bool, Parameter(query="all")] = False,
     ) -> Template:
-        return await self._render(request, db_session, area=area or None, village=village, team=team)
+        """The dashboard; `all=1` shows the sub-areas without any figure too (a switch does it in
+        place when scripts run)."""
+        return await self._render(
+            request, db_session, area=area or None, village=village, team=team, show_all=show_all
+        )
 
     @post("/targets", name="reports.target_set")
     async def set_target(

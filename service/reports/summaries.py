@@ -255,12 +255,7 @@ class SummaryService:
             ]
         await self._people(place, summary, now=now)
         summary.targets = await self._targets(place, summary, today=local_date(now))
-        summary.sub_areas_behind = sum(
-            1
-            for child in summary.children
-            if child.merchants
-            and any(_percent(child.share_holding(t.stage)) < t.share_percent for t in summary.targets)
-        )
+        summary.sub_areas_behind = sum(1 for child in summary.children if is_behind(child, summary.targets))
         return summary
 
     async def _targets(self, place: Area, summary: Summary, *, today: date) -> list[TargetProgress]:
@@ -532,6 +527,13 @@ class SummaryService:
             )
         ).one()
         return int(team_count or 0), int(members or 0), int(volunteers or 0), int(leaders or 0)
+
+
+def is_behind(figures: Figures, targets: Sequence[TargetProgress]) -> bool:
+    """Whether an area with merchants is below at least one of the targets."""
+    return bool(figures.merchants) and any(
+        _percent(figures.share_holding(t.stage)) < t.share_percent for t in targets
+    )
 
 
 def _set_people(figures: Figures, values: Sequence[int]) -> None:

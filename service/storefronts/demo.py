@@ -2,9 +2,10 @@
 
 Positions are those of `service.demo.MERCHANTS`. Photos are drawn here with Pillow from a seed (the
 product's name), so every seed gives the same pictures and the same content-addressed names, and
-nothing is downloaded. Like the payment accounts demo, rows are inserted as they are: no audit and
-no stage events, so the onboarding demo's story (who holds which stage) stays as it is told there.
-Cà phê muối Đông Ba (15) has a draft it may not publish: the trader did not agree to a public page.
+nothing is downloaded. The content (storefront, products, photos) is inserted as a draft; publishing
+goes through `StorefrontService.publish`, on the day the story says, so each published storefront's
+trader holds `listed` from that day, as in real use. Cà phê muối Đông Ba (15) has a draft it may
+not publish: the trader did not agree to a public page.
 """
 
 import colorsys
@@ -18,10 +19,12 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts.services import AccountService
 from service.merchants.models import Merchant
 from service.places.models import Commune
 from service.storefronts import photos
 from service.storefronts.models import Product, StoredImage, Storefront, StorefrontSlug
+from service.storefronts.services import StorefrontService
 from service.storefronts.slugs import base_slug, unique_slug
 from service.text import fold
 
@@ -196,6 +199,8 @@ STOREFRONTS: dict[int, tuple[str, tuple[str, str, str | None], bool, dict[str, s
         ],
     ),
 }
+# Days before the seed each storefront was published; the rest: 14. Tạp hóa Chi Lăng went online first.
+PUBLISHED_DAYS_AGO = {4: 60}
 # Drafts: (headline, products); never published (the trader has not agreed).
 DRAFTS = {15: ("Cà phê muối kiểu Huế", [("Cà phê muối", 25000, "ly", True), ("Bạc xỉu", 20000, "ly", True)])}
 
@@ -256,9 +261,11 @@ def _all() -> list[tuple[int, tuple[str, list[tuple]]]]:
 
 
 async def seed_demo_storefronts(session: AsyncSession, *, at: datetime, media_dir: Path | None) -> int:
-    """Insert the demo storefronts; photo files are written to `media_dir` when one is given (rows
-    alone otherwise: the test databases are copied without a media folder). Returns how many are
-    published."""
+    """Insert the demo storefronts as drafts and publish the public ones as their team leader; photo
+    files are written to `media_dir` when one is given (rows alone otherwise: the test databases are
+    copied without a media folder). Returns how many are published."""
+    storefronts = StorefrontService(session)
+    people = AccountService(session)
     taken: set[str] = set()
     images: dict[str, StoredImage] = {}
     published = 0
@@ -276,14 +283,14 @@ async def seed_demo_storefronts(session: AsyncSession, *, at: datetime, media_di
         spec = STOREFRONTS.get(position)
         opens, closes, closed = spec[1] if spec else ("07:00", "17:00", None)
         is_public = spec is not None
-        created = at - timedelta(days=14, minutes=position)
+        created = at - timedelta(days=PUBLISHED_DAYS_AGO.get(position, 14), minutes=position)
         storefront = Storefront(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"onboard-demo-storefront-{position}"),
             merchant_id=merchant.id,
             province_code=merchant.province_code,
             slug=slug,
-            published=is_public,
-            published_at=created if is_public else None,
+            published=False,
+            published_at=None,
             headline=headline,
             description=None,
             hours={day: (None if day == closed else [opens, closes]) for day in WEEK},
@@ -334,6 +341,10 @@ async def seed_demo_storefronts(session: AsyncSession, *, at: datetime, media_di
                     updated_at=created,
                 )
             )
-        published += is_public
-    await session.flush()
+        await session.flush()
+        if is_public:
+            leader = await people.current_user(user_id=merchant.created_by_id)
+            assert leader is not None
+            await storefronts.publish(by=leader, merchant_id=merchant.id, at=created)
+            published += 1
     return published

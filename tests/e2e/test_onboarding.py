@@ -60,7 +60,8 @@ def test_a_volunteers_day_from_worklist_to_verified_stage(browser, live_server) 
     page.goto(f"{live_server.url}/merchants/?q=me xung")
     page.click(f"text={TRADER}")
     page.click("#timeline-link")
-    expect(page.locator("#current-stage")).to_have_text("Dùng QR thường xuyên")
+    # Its storefront is published: listed stays its highest stage, with QR use claimed beside it.
+    expect(page.locator("#current-stage")).to_have_text("Có gian hàng trực tuyến")
     expect(page.locator("#stage-qr_active .badge")).to_have_text("tự khai")
     expect(page.locator("ol.timeline")).to_contain_text("20 phút")
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
@@ -77,7 +78,7 @@ def test_a_volunteers_day_from_worklist_to_verified_stage(browser, live_server) 
         page.locator("#claims li.claim", has_text=TRADER).filter(has_text="Dùng QR thường xuyên")
     ).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
-    page.click("#list-qr_active summary")
-    page.click(f"#list-qr_active >> text={TRADER}")
+    page.click("#list-listed summary")  # the team's traders by their highest stage
+    page.click(f"#list-listed >> text={TRADER}")
     expect(page.locator("#stage-qr_active .badge")).to_have_text("✓ đã xác minh")
     page.close()

@@ -962,15 +962,12 @@ async def test_demo_data_tells_a_story(client) -> None:
     team_id = (await client.get("/api/v1/me", headers=leader)).json()["team"]["id"]
     progress = (await client.get(f"/api/v1/teams/{team_id}/progress", headers=leader)).json()
     counts = {s["stage"]: s["count"] for s in progress["stages"] if s["count"]}
-    assert counts == {"registered": 2, "identity": 1, "qr_issued": 2, "qr_active": 1, "ecommerce": 1}
-    assert sorted(c["stage"] for c in progress["claims"]) == [
-        "bank_account",
-        "bank_account",
-        "bank_account",
-        "bank_account",
-        "ecommerce",
-        "identity",
-    ]
+    # Four of the team's traders have a published storefront: their highest stage held is listed
+    # (O Nga also uses QR, Thiên Hương and Chè Hẻm hold a QR code; Nón bài thơ skipped the rest).
+    assert counts == {"registered": 1, "identity": 1, "listed": 4, "ecommerce": 1}
+    # Payment accounts, posters and storefronts record their stages by themselves: what waits for
+    # the leader are the volunteers' own claims.
+    assert sorted(c["stage"] for c in progress["claims"]) == ["ecommerce", "identity"]
     volunteer = await api_token(client, "demo-volunteer")
     work = (await client.get("/api/v1/worklist", headers=volunteer)).json()
     names = {i["business_name"]: i for i in work["items"]}

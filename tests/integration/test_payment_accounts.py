@@ -180,14 +180,17 @@ async def test_primary_change_and_removal_are_audited(client, settings, voluntee
     assert [(a["id"], a["is_primary"]) for a in after] == [(account["id"], True)]  # promoted again
     assert (await client.delete(url, headers=volunteer)).status_code == 404
 
+    # The demo saved both accounts through the service: each history starts with its creation.
     card_audit = [(e.action, without_account_id(e.changes)) for e in await audit_rows(settings, card["id"])]
-    assert card_audit[0] == ("update", {"is_primary": [False, True]})
-    assert card_audit[1][0] == "delete" and card_audit[1][1]["is_primary"] == [True, False]
+    assert card_audit[0][0] == "create"
+    assert card_audit[1] == ("update", {"is_primary": [False, True]})
+    assert card_audit[2][0] == "delete" and card_audit[2][1]["is_primary"] == [True, False]
     account_audit = [
         (e.action, without_account_id(e.changes))
         for e in await audit_rows(settings, account["id"], TWO_ACCOUNTS)
     ]
-    assert account_audit == [
+    assert [action for action, _ in account_audit[:2]] == ["create", "print_poster"]  # the demo's
+    assert account_audit[2:] == [
         ("update", {"is_primary": [True, False]}),
         ("update", {"is_primary": [False, True]}),
     ]
