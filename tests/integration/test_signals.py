@@ -5,7 +5,7 @@ report counters are told."""
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import anyio.to_thread
 from sqlalchemy import func, select
@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from service.db import create_engine, session_maker
 from service.merchants import events
 from service.onboarding.models import StageEvent
+from service.payments.checkins import week_label
 from service.payments.models import PaymentCheckin
 from service.storefronts.models import StorefrontReach
+from service.vietnam import VIETNAM, iso_week, local_date, month
 from tests.helpers import api_token, browser_login, csrf_from
 from tests.integration.test_storefront_links import as_trader, linked, new_link, path_of
 from tests.integration.test_storefronts import BUN_HEN, BUN_HEN_SLUG, new_merchant, submit
@@ -24,16 +26,24 @@ PHONE = (
     "Chrome/131.0 Mobile Safari/537.36"
 )
 ZALO = f"{PHONE} Zalo android/12100 ZaloTheme/light ZaloLanguage/vi"
-# Wednesday 4 March 2026, 10:00 in Vietnam: ISO week 2026-W10.
-WEDNESDAY = datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
-SUNDAY_NIGHT = datetime(2026, 3, 8, 16, 30, tzinfo=UTC)  # 23:30 in Vietnam, still W10
-MONDAY_EARLY = datetime(2026, 3, 8, 17, 30, tzinfo=UTC)  # 00:30 on Monday in Vietnam: W11 (UTC: Sunday)
-ROUTES = (
-    "service.storefronts.public_routes",
-    "service.payments.routes",
-    "service.onboarding.routes",
-    "service.merchants.routes",
-)
+
+
+def _wednesday_ahead() -> datetime:
+    """10:00 in Vietnam on the Wednesday 14 to 20 days from now: later than every demo record (the
+    demo is seeded when the tests start) and than the traders a test registers, sooner than an edit
+    link made now expires (30 days). The tests use only its place in the calendar."""
+    day = local_date(datetime.now(UTC)) + timedelta(days=14)
+    day += timedelta(days=(2 - day.weekday()) % 7)
+    return datetime.combine(day, time(10), VIETNAM).astimezone(UTC)
+
+
+WEDNESDAY = _wednesday_ahead()
+DAY = local_date(WEDNESDAY)
+MONDAY = DAY - timedelta(days=2)
+SUNDAY_NIGHT = datetime.combine(DAY + timedelta(days=4), time(23, 30), VIETNAM)  # still this week
+MONDAY_EARLY = datetime.combine(DAY + timedelta(days=5), time(0, 30), VIETNAM)  # next week; UTC: Sunday
+WEEK, LAST_WEEK, NEXT_WEEK = (iso_week(DAY + timedelta(days=n)) for n in (0, -7, 7))
+ROUTES = ("service.storefronts.public_routes", "service.payments.routes", "service.onboarding.routes")
 
 
 class Clock:
@@ -119,12 +129,12 @@ async def test_trader_answers_the_weekly_question_once_a_week_on_the_edit_link(
     assert (await answer(client, link, "6-20")).status_code == 303
     stored = await rows(settings, PaymentCheckin, merchant_id=BUN_HEN)
     assert [(r.iso_week, r.answer, r.source, r.recorded_by_id) for r in stored] == [
-        ("2026-W10", "6-20", "trader", None)
+        (WEEK, "6-20", "trader", None)
     ]
     assert "Tuần này bạn đã trả lời: 6–20 khách." in (await client.get(path_of(link))).text
     assert [(e.detail["day"], e.detail["paid"], e.detail["replaced"]) for e in told] == [
-        (date(2026, 3, 4), True, False),
-        (date(2026, 3, 4), True, True),
+        (DAY, True, False),
+        (DAY, True, True),
     ]  # the repeat announced nothing: nothing changed
 
     # A week is Vietnam's: late on Sunday it is still answered; after midnight the question is back.
@@ -135,15 +145,15 @@ async def test_trader_answers_the_weekly_question_once_a_week_on_the_edit_link(
     assert 'id="checkin-thanks"' not in page.text and "Tuần này có bao nhiêu khách" in page.text
     assert (await answer(client, link, "0", page)).status_code == 303
     stored = await rows(settings, PaymentCheckin, merchant_id=BUN_HEN)
-    assert sorted((r.iso_week, r.answer) for r in stored) == [("2026-W10", "6-20"), ("2026-W11", "0")]
+    assert sorted((r.iso_week, r.answer) for r in stored) == [(WEEK, "6-20"), (NEXT_WEEK, "0")]
     last = told[-1]
     assert last.kind == "payment_reported" and last.merchant_ids == (BUN_HEN,) and last.by is None
     assert last.detail["place"].commune_code == stored[0].commune_code
     assert (last.detail["day"], last.detail["paid"], last.detail["previous"], last.detail["latest"]) == (
-        date(2026, 3, 9),
+        DAY + timedelta(days=5),
         False,
-        date(2026, 3, 4),
-        date(2026, 3, 4),
+        DAY,
+        DAY,
     )
 
     # Only the four answers, and nothing but the answer.
@@ -189,7 +199,7 @@ async def test_volunteer_records_the_weekly_answer_at_a_visit(client, settings, 
     assert "Tiểu thương đã tự trả lời tuần này: không có khách nào." in form.text
     values = {
         "client_event_id": str(uuid.uuid4()),
-        "visited_on": "2026-03-02",  # Monday of the same week
+        "visited_on": MONDAY.isoformat(),  # Monday of the same week
         "minutes": "20",
         "topics": "qr_payments",
         "outcome": "progressed",
@@ -207,13 +217,13 @@ async def test_volunteer_records_the_weekly_answer_at_a_visit(client, settings, 
     headers = await api_token(client, "demo-volunteer")
     stored = await checkins_of(client, BUN_HEN, headers)
     assert [(c["iso_week"], c["source"], c["answer"], c["paid"], c["day"]) for c in stored] == [
-        ("2026-W10", "trader", "0", False, "2026-03-04"),
-        ("2026-W10", "volunteer", "20+", True, "2026-03-02"),
+        (WEEK, "trader", "0", False, DAY.isoformat()),
+        (WEEK, "volunteer", "20+", True, MONDAY.isoformat()),
     ]
     me = (await client.get("/api/v1/me", headers=headers)).json()
     assert stored[1]["recorded_by_id"] == me["id"]
     timeline = await client.get(f"/merchants/{BUN_HEN}/timeline")
-    assert "Tổ đã ghi có khách trả bằng QR tuần 10/2026: hơn 20 khách." in timeline.text
+    assert f"Tổ đã ghi có khách trả bằng QR tuần {week_label(WEEK)}: hơn 20 khách." in timeline.text
 
     # A visit without the answer records none; a visit refused records none either.
     plain = {**values, "client_event_id": str(uuid.uuid4()), "checkin": ""}
@@ -221,7 +231,12 @@ async def test_volunteer_records_the_weekly_answer_at_a_visit(client, settings, 
     assert (
         await client.post(form_url, data={**plain, "_csrf_token": token}, follow_redirects=False)
     ).status_code == 303
-    future = {**values, "client_event_id": str(uuid.uuid4()), "visited_on": "2026-03-20", "checkin": "1-5"}
+    future = {
+        **values,
+        "client_event_id": str(uuid.uuid4()),
+        "visited_on": str(DAY + timedelta(days=16)),
+        "checkin": "1-5",
+    }
     refused = await client.post(form_url, data={**future, "_csrf_token": token}, follow_redirects=False)
     assert refused.status_code == 422
     assert len(await checkins_of(client, BUN_HEN, headers)) == 2
@@ -240,34 +255,42 @@ async def test_checkin_api_validates_in_the_callers_language_and_keeps_to_the_te
     english = await client.post(url, json={"answer": "7"}, headers={**volunteer, "Accept-Language": "en"})
     assert english.json()["errors"][0]["field"] == "answer"
     assert english.json()["errors"][0]["message"] != "Giá trị không hợp lệ."
-    future = await client.post(url, json={"answer": "1-5", "day": "2026-03-05"}, headers=volunteer)
+    future = await client.post(
+        url, json={"answer": "1-5", "day": str(DAY + timedelta(days=1))}, headers=volunteer
+    )
     assert future.status_code == 422
     assert future.json()["errors"] == [{"field": "day", "message": "Ngày này còn ở tương lai."}]
     future_en = await client.post(
-        url, json={"answer": "1-5", "day": "2026-03-05"}, headers={**volunteer, "Accept-Language": "en"}
+        url,
+        json={"answer": "1-5", "day": str(DAY + timedelta(days=1))},
+        headers={**volunteer, "Accept-Language": "en"},
     )
     assert future_en.json()["errors"] == [{"field": "day", "message": "This date is in the future."}]
-    stale = await client.post(url, json={"answer": "1-5", "day": "2026-01-02"}, headers=volunteer)
+    stale = await client.post(
+        url, json={"answer": "1-5", "day": str(DAY - timedelta(days=61))}, headers=volunteer
+    )
     assert stale.status_code == 422 and stale.json()["errors"][0]["field"] == "day"
     assert (await client.get(url, headers=volunteer)).json() == []
 
     first = await client.post(url, json={"answer": "1-5"}, headers=volunteer)
     assert first.status_code == 201, first.text
     assert (first.json()["iso_week"], first.json()["day"], first.json()["source"]) == (
-        "2026-W10",
-        "2026-03-04",
+        WEEK,
+        DAY.isoformat(),
         "volunteer",
     )
     same = await client.post(url, json={"answer": "1-5"}, headers=volunteer)
     assert same.status_code == 200 and same.json()["id"] == first.json()["id"]
-    keyed = {**volunteer, "Idempotency-Key": "checkin-w09"}
-    last_week = await client.post(url, json={"answer": "0", "day": "2026-02-26"}, headers=keyed)
+    keyed = {**volunteer, "Idempotency-Key": "checkin-last-week"}
+    last_week = await client.post(
+        url, json={"answer": "0", "day": str(DAY - timedelta(days=6))}, headers=keyed
+    )
     assert last_week.status_code == 201
-    replay = await client.post(url, json={"answer": "0", "day": "2026-02-26"}, headers=keyed)
+    replay = await client.post(url, json={"answer": "0", "day": str(DAY - timedelta(days=6))}, headers=keyed)
     assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == last_week.json()
     listed = (await client.get(url, headers=volunteer)).json()
-    assert [(c["iso_week"], c["answer"]) for c in listed] == [("2026-W10", "1-5"), ("2026-W09", "0")]
+    assert [(c["iso_week"], c["answer"]) for c in listed] == [(WEEK, "1-5"), (LAST_WEEK, "0")]
 
     # Outside the team: another team's volunteer does not see the trader; an officer reads only.
     other = await api_token(client, "demo-volunteer-b")
@@ -287,12 +310,12 @@ async def test_checkin_api_validates_in_the_callers_language_and_keeps_to_the_te
 async def test_two_weeks_running_without_qr_customers_put_the_trader_on_the_worklist(
     client, monkeypatch
 ) -> None:
-    clock = Clock(monkeypatch, client, datetime(2026, 2, 2, 3, 0, tzinfo=UTC))  # registered on 2 February
     volunteer = await api_token(client, "demo-volunteer")
-    merchant_id = await new_merchant(client, "Chè Hẻm Cô Lan")
+    merchant_id = await new_merchant(client, "Chè Hẻm Cô Lan")  # registered today, before the clock
     url = f"/api/v1/merchants/{merchant_id}/payment-checkins"
-    clock.at = WEDNESDAY
-    early = await client.post(url, json={"answer": "0", "day": "2026-02-01"}, headers=volunteer)
+    clock = Clock(monkeypatch, client, WEDNESDAY)
+    day_before = local_date(datetime.now(UTC)) - timedelta(days=1)
+    early = await client.post(url, json={"answer": "0", "day": str(day_before)}, headers=volunteer)
     assert early.status_code == 422
     assert early.json()["errors"] == [
         {"field": "day", "message": "Ngày này ở trước ngày đăng ký tiểu thương."}
@@ -303,10 +326,11 @@ async def test_two_weeks_running_without_qr_customers_put_the_trader_on_the_work
         return next((i["reasons"] for i in work["items"] if i["merchant_id"] == merchant_id), None)
 
     assert await reasons() == ["no_payment_account"]
-    await client.post(url, json={"answer": "0", "day": "2026-02-18"}, headers=volunteer)  # W08
-    await client.post(url, json={"answer": "0", "day": "2026-03-03"}, headers=volunteer)  # W10
+    week_ago, weeks_ago = (str(DAY - timedelta(days=n)) for n in (7, 14))
+    await client.post(url, json={"answer": "0", "day": weeks_ago}, headers=volunteer)
+    await client.post(url, json={"answer": "0", "day": str(DAY - timedelta(days=1))}, headers=volunteer)
     assert await reasons() == ["no_payment_account"]  # two zero weeks, but not running
-    await client.post(url, json={"answer": "0", "day": "2026-02-25"}, headers=volunteer)  # W09
+    await client.post(url, json={"answer": "0", "day": week_ago}, headers=volunteer)
     assert await reasons() == ["stopped_using", "no_payment_account"]
     work = (await client.get("/api/v1/worklist?mine=false", headers=volunteer)).json()
     item = next(i for i in work["items"] if i["merchant_id"] == merchant_id)
@@ -341,16 +365,16 @@ async def test_a_paying_answer_supports_a_qr_active_claim_and_records_no_stage(
 
     form = await client.get(claim_form)
     support = re.search(r'id="checkin-support">(.*?)</p>', form.text, re.S).group(1)
-    assert "Tiểu thương báo có khách trả bằng QR tuần 10/2026: 6–20 khách." in support
+    assert f"Tiểu thương báo có khách trả bằng QR tuần {week_label(WEEK)}: 6–20 khách." in support
     assert "giai đoạn chỉ được ghi nhận khi bạn xác nhận" in support
     assert (
         'id="checkin-support"'
         not in (await client.get(f"/merchants/{BUN_HEN}/stages/new?stage=identity")).text
     )
     timeline = await client.get(f"/merchants/{BUN_HEN}/timeline")
-    assert "Tiểu thương báo có khách trả bằng QR tuần 10/2026: 6–20 khách." in timeline.text
+    assert f"Tiểu thương báo có khách trả bằng QR tuần {week_label(WEEK)}: 6–20 khách." in timeline.text
     english = await client.get(f"{claim_form}&lang=en")
-    assert "week 10/2026" in english.text
+    assert f"week {week_label(WEEK)}" in english.text
     # Support, not a stage: the log is as it was.
     assert len(await rows(settings, StageEvent, merchant_id=BUN_HEN)) == len(events_before)
 
@@ -381,14 +405,14 @@ async def test_page_views_and_qr_fetches_are_counted_per_day_and_shown(client, s
     assert await flush(client) == 1
     assert reach.pending() == 0
     (row,) = await rows(settings, StorefrontReach)
-    assert (row.merchant_id, row.day, row.views, row.qr_fetches) == (BUN_HEN, date(2026, 3, 4), 2, 3)
+    assert (row.merchant_id, row.day, row.views, row.qr_fetches) == (BUN_HEN, DAY, 2, 3)
     trader = (
         await client.get(f"/api/v1/merchants/{BUN_HEN}", headers=await api_token(client, "demo-volunteer"))
     ).json()
     assert (row.province_code, row.commune_code) == (trader["province_code"], trader["commune_code"])
     (event,) = told
     assert event.merchant_ids == (BUN_HEN,)
-    assert event.detail["counts"] == {BUN_HEN: {("views", "2026-03"): 2, ("qr_fetches", "2026-03"): 3}}
+    assert event.detail["counts"] == {BUN_HEN: {("views", month(DAY)): 2, ("qr_fetches", month(DAY)): 3}}
 
     # The next flush adds to the day's row: one row per storefront and day.
     await client.get(f"/s/{BUN_HEN_SLUG}", headers={"User-Agent": PHONE})
