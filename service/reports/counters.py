@@ -15,6 +15,12 @@ A merchant contributes, at each level it belongs to (province, commune, village,
 - `to_qr_active/<days>`, `to_listed/<days>`  days from registration to holding that stage
 - `visits/<YYYY-MM>`    its visits per month; a deleted merchant keeps these (the work happened),
                         a merged one's moved to the survivor
+- `checkins/<YYYY-MM>`  its weekly payment check-ins (payments.checkins) by the month each week
+                        was first answered; kept like visits
+- `paid_on/<day>`       1, on the latest day it reported a cashless payment in a check-in (live
+                        merchants): "paying in the last 30 days" is a short range of these
+- `views/<YYYY-MM>`, `qr_fetches/<YYYY-MM>`  its public storefront page's views and payment QR
+                        fetches per month (storefronts.reach); kept like visits
 
 Days and months are Vietnam's calendar. A figure such as "QR issued 30+ days ago" is `unused` less
 the `unused_on` buckets after a cut-off day chosen at read time (at most 30 rows), so it is exact
@@ -51,8 +57,11 @@ from service.merchants.models import Merchant, live
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
+from service.payments.checkins import paid as checkin_paid
+from service.payments.models import PaymentCheckin
 from service.places.models import Commune
 from service.reports.models import ReportCount
+from service.storefronts.models import StorefrontReach
 
 Figure = tuple[str, str]  # (metric, bucket)
 Key = tuple[str, str, str, str]  # (level, area, metric, bucket)
@@ -100,7 +109,10 @@ class MerchantState:
     holds: Mapping[str, datetime] = field(default_factory=dict)  # merchant_stages: stage → reached_at
     reached: frozenset[str] = frozenset()  # Progress.stood
     visit_days: tuple[date, ...] = ()
-    live: bool = True  # deleted merchants keep their visits only
+    checkin_days: tuple[date, ...] = ()  # the day each week's check-in was first answered
+    last_paid_on: date | None = None  # the latest day of a paying check-in
+    reach: Mapping[Figure, int] = field(default_factory=dict)  # (views|qr_fetches, month) → n
+    live: bool = True  # deleted merchants keep only what records work done (visits, signals)
 
     def areas(self) -> tuple[tuple[str, str], ...]:
         return areas_of(self.province_code, self.commune_code, self.village_id, self.team_id)
@@ -141,7 +153,14 @@ def stage_figures(state: MerchantState) -> Counter[Figure]:
 
 
 def visit_figures(state: MerchantState) -> Counter[Figure]:
-    return Counter(("visits", month(day)) for day in state.visit_days)
+    """What happened at and around the trader whether or not it is still listed: visits, check-ins,
+    storefront reach (and, while live, its latest paying day)."""
+    figures = Counter(("visits", month(day)) for day in state.visit_days)
+    figures.update(("checkins", month(day)) for day in state.checkin_days)
+    figures.update(state.reach)
+    if state.live and state.last_paid_on is not None:
+        figures["paid_on", state.last_paid_on.isoformat()] += 1
+    return figures
 
 
 def spread(state: MerchantState, figures: Mapping[Figure, int], sign: int = 1) -> Counter[Key]:
@@ -213,6 +232,24 @@ async def _load(
         select(Visit.merchant_id, Visit.visited_on).where(which(Visit.merchant_id))
     ):
         visits.setdefault(merchant_id, []).append(visited_on)
+    checkins: dict[uuid.UUID, list[date]] = {}
+    paid_on: dict[uuid.UUID, date] = {}
+    for merchant_id, day, answer in await session.execute(
+        select(PaymentCheckin.merchant_id, PaymentCheckin.day, PaymentCheckin.answer).where(
+            which(PaymentCheckin.merchant_id)
+        )
+    ):
+        checkins.setdefault(merchant_id, []).append(day)
+        if checkin_paid(answer) and (merchant_id not in paid_on or paid_on[merchant_id] < day):
+            paid_on[merchant_id] = day
+    reach: dict[uuid.UUID, Counter[Figure]] = {}
+    r = StorefrontReach
+    for merchant_id, day, views, fetches in await session.execute(
+        select(r.merchant_id, r.day, r.views, r.qr_fetches).where(which(r.merchant_id))
+    ):
+        counts = reach.setdefault(merchant_id, Counter())
+        counts["views", month(day)] += views
+        counts["qr_fetches", month(day)] += fetches
     return {
         row.id: MerchantState(
             province_code=row.province_code,
@@ -225,6 +262,9 @@ async def _load(
             holds=holds.get(row.id, {}),
             reached=stages.progress(logs.get(row.id, ())).stood,
             visit_days=tuple(visits.get(row.id, ())),
+            checkin_days=tuple(checkins.get(row.id, ())),
+            last_paid_on=paid_on.get(row.id),
+            reach=+reach.get(row.id, Counter()),
             live=row.deleted_at is None,
         )
         for row in rows
@@ -383,6 +423,44 @@ async def _stage_changed(session: AsyncSession, event: events.TraderEvent) -> No
     )
 
 
+@events.reacts_to("payment_reported", order=100)
+async def _payment_reported(session: AsyncSession, event: events.TraderEvent) -> None:
+    """A new week's check-in counts in its month; the trader's latest paying day moves."""
+    place: events.Place = event.detail["place"]
+    figures: Counter[Figure] = Counter()
+    if not event.detail["replaced"]:
+        figures["checkins", month(event.detail["day"])] += 1
+    previous, latest = event.detail["previous"], event.detail["latest"]
+    if previous != latest:
+        if previous is not None:
+            figures["paid_on", previous.isoformat()] -= 1
+        if latest is not None:
+            figures["paid_on", latest.isoformat()] += 1
+    areas = areas_of(place.province_code, place.commune_code, place.village_id, place.team_id)
+    await apply(
+        session,
+        Counter({(level, area, *figure): n for level, area in areas for figure, n in figures.items()}),
+    )
+
+
+@events.reacts_to("storefront_reach", order=100)
+async def _storefront_reach(session: AsyncSession, event: events.TraderEvent) -> None:
+    """Storefront views and QR fetches, flushed in batches, at each trader's areas."""
+    counts: Mapping[uuid.UUID, Mapping[Figure, int]] = event.detail["counts"]
+    m = Merchant
+    rows = await session.execute(
+        select(m.id, m.province_code, m.commune_code, m.village_id, m.team_id).where(
+            m.id.in_(list(counts)), m.merged_into_id.is_(None)
+        )
+    )
+    delta: Counter[Key] = Counter()
+    for merchant_id, province, commune, village, team in rows:
+        for level, area in areas_of(province, commune, village, team):
+            for (metric, bucket), n in counts[merchant_id].items():
+                delta[level, area, metric, bucket] += n
+    await apply(session, delta)
+
+
 @events.reacts_to("visit_recorded", order=100)
 async def _visit_recorded(session: AsyncSession, event: events.TraderEvent) -> None:
     place: events.Place = event.detail["place"]
@@ -399,7 +477,7 @@ async def _visit_recorded(session: AsyncSession, event: events.TraderEvent) -> N
 EPOCH = date(1970, 1, 1)
 OLD = "0000-00-00"  # the day bucket that holds every day older than any cut a summary makes
 KEEP_DAYS = 62  # a summary cuts day buckets at most 60 days back; older ones are only summed
-DAY_METRICS = ("stalled_on", "unused_on")
+DAY_METRICS = ("stalled_on", "unused_on", "paid_on")
 
 
 def fold(day: date, *, today: date) -> str:
@@ -562,17 +640,41 @@ async def _figures_from_tables(session: AsyncSession, *, today: date) -> Counter
     ):
         add(commune, village, team, [("reached", stage, -n)])
 
-    visit_month = (
-        func.to_char(Visit.visited_on, "YYYY-MM")
-        if dialect == "postgresql"
-        else func.substr(Visit.visited_on, 1, 7)
-    )
+    def date_month(column: Any) -> ColumnElement[str]:
+        return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
+
+    kept = m.merged_into_id.is_(None)  # what records work done stays with a deleted merchant
     for commune, village, team, visited, n in await grouped(
-        select(*place, visit_month, func.count())
+        select(*place, date_month(Visit.visited_on), func.count())
         .join(Visit, Visit.merchant_id == m.id)
-        .where(m.merged_into_id.is_(None))
+        .where(kept)
     ):
         add(commune, village, team, [("visits", visited, n)])
+    c = PaymentCheckin
+    for commune, village, team, answered, n in await grouped(
+        select(*place, date_month(c.day), func.count()).join(c, c.merchant_id == m.id).where(kept)
+    ):
+        add(commune, village, team, [("checkins", answered, n)])
+    latest = (
+        select(c.merchant_id, func.max(c.day).label("day"))
+        .where(c.answer != "0")
+        .group_by(c.merchant_id)
+        .subquery("latest_paid")
+    )
+    for commune, village, team, day, n in await grouped(
+        select(*place, latest.c.day, func.count()).join(latest, latest.c.merchant_id == m.id).where(alive)
+    ):
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        add(commune, village, team, [("paid_on", fold(day, today=today), n)])
+    r = StorefrontReach
+    viewed_in = date_month(r.day)
+    for commune, village, team, viewed, views, fetches in await session.execute(
+        select(*place, viewed_in, func.sum(r.views), func.sum(r.qr_fetches))
+        .join(r, r.merchant_id == m.id)
+        .where(kept)
+        .group_by(*place, viewed_in)
+    ):
+        add(commune, village, team, [("views", viewed, int(views)), ("qr_fetches", viewed, int(fetches))])
     return Counter({key: n for key, n in out.items() if n})
 
 

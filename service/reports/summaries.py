@@ -40,6 +40,15 @@ Level = Literal["country", "province", "commune", "village", "team"]
 CODES = {"province": "p", "commune": "c", "village": "v", "team": "t"}
 MEMBER_ROLES = ("volunteer", "team_leader")
 ACTIVE_WITHIN = timedelta(days=30)  # an active volunteer made a visit in the last 30 days
+PAYING_WITHIN = timedelta(days=30)  # a paying merchant reported a cashless payment in the last 30 days
+# Monthly counters → the summary's trend figures (the last 12 months).
+MONTHLY = {
+    "new": "new_by_month",
+    "visits": "visits_by_month",
+    "checkins": "checkins_by_month",
+    "views": "storefront_views_by_month",
+    "qr_fetches": "qr_fetches_by_month",
+}
 TREND_MONTHS = 12
 BEHIND_SHOWN = 5
 NO_VILLAGE = "-"  # the village "code" of a commune's merchants that have no village
@@ -69,6 +78,12 @@ class Figures(msgspec.Struct, kw_only=True):
     active_leaders: int = 0  # team leaders of active teams with a visit in the last 30 days
     visits_by_month: dict[str, int] = {}  # "YYYY-MM" → visits, the last 12 months
     new_by_month: dict[str, int] = {}  # "YYYY-MM" → merchants registered
+    # Signals of real use: merchants with a paying weekly check-in in the last 30 calendar days;
+    # check-ins, storefront page views and payment QR fetches per month.
+    paying_merchants_30d: int = 0
+    checkins_by_month: dict[str, int] = {}
+    storefront_views_by_month: dict[str, int] = {}
+    qr_fetches_by_month: dict[str, int] = {}
 
     def share_holding(self, stage: str) -> float:
         return self.holding.get(stage, 0) / self.merchants if self.merchants else 0.0
@@ -376,14 +391,14 @@ class SummaryService:
         def entry(area: str) -> dict:
             return out.setdefault(
                 area,
-                {"by_stage": {}, "holding": {}, "reached": {}, "visits_by_month": {}, "new_by_month": {}},
+                {"by_stage": {}, "holding": {}, "reached": {}, **{name: {} for name in MONTHLY.values()}},
             )
 
         # One row per (area, metric, bucket) within a level: only the country sums across areas (a
         # GROUP BY elsewhere would sort what the key already keeps unique).
         plain = select(key, c.metric, c.bucket, func.sum(c.n) if whole else c.n).where(
             *where,
-            c.metric.in_(("hold", "merchants", "stage", "reached", "unused", "new", "visits")),  # key ranges
+            c.metric.in_(("hold", "merchants", "stage", "reached", "unused", *MONTHLY)),  # key ranges
             or_(c.metric.in_(("hold", "merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
         )
         plain = await self.session.execute(plain.group_by(key, c.metric, c.bucket) if whole else plain)
@@ -399,17 +414,17 @@ class SummaryService:
                 figures["holding"][bucket] = int(n)
             elif metric == "reached":
                 figures["reached"][bucket] = int(n)
-            elif metric == "new":
-                figures["new_by_month"][bucket] = int(n)
             else:
-                figures["visits_by_month"][bucket] = int(n)
+                figures[MONTHLY[metric]][bucket] = int(n)
         for figures in out.values():
             figures["stalled"] = figures.get("merchants", 0) - figures["by_stage"].get(LAST_STAGE, 0)
         # "30+ days ago" is everything but the last days: subtract the day buckets after the cut,
         # a short range of the key whatever the area's age.
-        for metric, age, figure in (
-            ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using"),
-            ("stalled_on", STALLED_AFTER, "stalled"),
+        # "Paying in the last 30 days" is the sum of those buckets (each merchant's latest paying day).
+        for metric, age, figure, sign in (
+            ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using", -1),
+            ("stalled_on", STALLED_AFTER, "stalled", -1),
+            ("paid_on", PAYING_WITHIN, "paying_merchants_30d", 1),
         ):
             cut = local_date(days_ago(now, age)) - timedelta(days=1)
             recent = await self.session.execute(
@@ -418,7 +433,7 @@ class SummaryService:
                 .group_by(key)
             )
             for area, n in recent:
-                entry(area)[figure] = entry(area).get(figure, 0) - int(n)
+                entry(area)[figure] = entry(area).get(figure, 0) + sign * int(n)
         return out
 
     async def _medians(self, place: Area) -> dict[str, float | None]:
@@ -546,8 +561,7 @@ def _added(many) -> dict:
         "by_stage": Counter(),
         "holding": Counter(),
         "reached": Counter(),
-        "visits_by_month": Counter(),
-        "new_by_month": Counter(),
+        **{name: Counter() for name in MONTHLY.values()},
     }
     for figures in many:
         for name, value in figures.items():
@@ -565,8 +579,7 @@ def _fields(figures: dict | None, months: list[str]) -> dict:
         ("by_stage", [s.code for s in STAGES]),
         ("holding", [s.code for s in STAGES]),
         ("reached", [s.code for s in STAGES]),
-        ("visits_by_month", months),
-        ("new_by_month", months),
+        *((name, months) for name in MONTHLY.values()),
     ):
         found = figures.get(name, {})
         figures[name] = {k: found.get(k, 0) for k in keys}

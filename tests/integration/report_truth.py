@@ -23,7 +23,10 @@ The rules (Vietnam time is UTC+7, no daylight saving; "today" is Vietnam's date 
 - stalled: current stage below digital_ops, since 60 or more calendar days.
 - new by month: live merchants by Vietnam month of registration, the last 12 months.
 - visits by month: visits by month of visited_on, of merchants not merged away (a deleted
-  merchant's visits still count), the last 12 months.
+  merchant's visits still count), the last 12 months; likewise check-ins (by the day each week was
+  first answered), storefront views and QR fetches (by day).
+- paying merchants in 30 days: live merchants with an answer other than "0" on one of the last 30
+  calendar days.
 - medians (the area itself): days from the Vietnam date of registration to the Vietnam date the
   hold of qr_active (listed) began, over live merchants holding it.
 - teams: active teams; members: active volunteers and team leaders of active teams; active
@@ -44,7 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.accounts.models import Team, User, team_villages
 from service.merchants.models import Merchant
 from service.onboarding.models import StageEvent, Visit
+from service.payments.models import PaymentCheckin
 from service.places.models import Commune, Province, Village
+from service.storefronts.models import StorefrontReach
 
 VIETNAM = timezone(timedelta(hours=7))
 ORDER = (
@@ -117,6 +122,8 @@ class Trader:
     holds: dict[str, datetime] = field(default_factory=dict)  # stage held at the end → hold began
     stood: set[str] = field(default_factory=set)  # holds not ended by a rejection
     visit_days: list[date] = field(default_factory=list)
+    checkins: list[tuple[date, str]] = field(default_factory=list)  # (day first answered, answer)
+    reach: list[tuple[date, int, int]] = field(default_factory=list)  # (day, views, qr fetches)
 
     @property
     def stage(self) -> str:
@@ -220,6 +227,19 @@ async def load(session: AsyncSession) -> World:
         traders[merchant_id].visit_days.append(visited_on)
         if volunteer_id not in latest or occurred_at > latest[volunteer_id]:
             latest[volunteer_id] = occurred_at
+    for merchant_id, day, answer in await session.execute(
+        select(PaymentCheckin.merchant_id, PaymentCheckin.day, PaymentCheckin.answer)
+    ):
+        traders[merchant_id].checkins.append((day, answer))
+    for merchant_id, day, views, fetches in await session.execute(
+        select(
+            StorefrontReach.merchant_id,
+            StorefrontReach.day,
+            StorefrontReach.views,
+            StorefrontReach.qr_fetches,
+        )
+    ):
+        traders[merchant_id].reach.append((day, views, fetches))
     covering: dict[uuid.UUID, set[uuid.UUID]] = {}
     for team_id, village_id in await session.execute(
         select(team_villages.c.team_id, team_villages.c.village_id)
@@ -277,6 +297,18 @@ def figures(
     stalled = [t for t in live if t.stage != "digital_ops" and vn_date(t.since) <= today - timedelta(days=60)]
     new = Counter(vn_date(t.created_at).strftime("%Y-%m") for t in live)
     visits = Counter(day.strftime("%Y-%m") for t in mine for day in t.visit_days)
+    checkins = Counter(day.strftime("%Y-%m") for t in mine for day, _ in t.checkins)
+    views, fetches = Counter(), Counter()
+    for t in mine:
+        for day, seen, fetched in t.reach:
+            views[day.strftime("%Y-%m")] += seen
+            fetches[day.strftime("%Y-%m")] += fetched
+    # Paying: a live trader whose latest answer other than "0" was given on a day in the last 30.
+    paying = [
+        t
+        for t in live
+        if any(answer != "0" and day >= today - timedelta(days=29) for day, answer in t.checkins)
+    ]
     squads = {s.id for s in world.squads.values() if s.active and squad_in(s)}
     members = [p for p in world.people if p.active and p.role in MEMBER_ROLES and p.team in squads]
     since = start_of_day(today - timedelta(days=29))
@@ -300,6 +332,10 @@ def figures(
         "active_leaders": sum(1 for p in recent if p.role == "team_leader"),
         "visits_by_month": {m: visits[m] for m in months},
         "new_by_month": {m: new[m] for m in months},
+        "paying_merchants_30d": len(paying),
+        "checkins_by_month": {m: checkins[m] for m in months},
+        "storefront_views_by_month": {m: views[m] for m in months},
+        "qr_fetches_by_month": {m: fetches[m] for m in months},
     }
 
 

@@ -1378,3 +1378,62 @@ async def test_a_trader_who_keeps_a_receiving_account_through_a_merge_holds_bank
     await assert_true(client, sessions, tokens, [("team", team.id.hex)])  # the figures follow the log
     figures = await figures_of(client, tokens, team=team.id.hex)
     assert figures["holding"]["bank_account"] == 1  # and the log follows the facts
+
+
+async def test_signals_of_real_use_equal_the_raw_tables_and_follow_a_move(client, sessions, tokens) -> None:
+    """Weekly check-ins and storefront reach in the summary: a paying answer makes a paying merchant,
+    a changed answer in the same week is no new check-in, a "0" afterwards leaves the earlier paying
+    day standing; views and QR fetches flushed from memory count by month; moving the trader to
+    another team moves all of it; every figure equals the raw tables and a rebuild."""
+    from tests.integration.test_signals import flush
+    from tests.integration.test_storefronts import BUN_HEN, BUN_HEN_SLUG
+
+    team = await team_of(sessions, DONG_BA)
+    volunteer = await tokens(team.volunteers[0])
+    url = f"/api/v1/merchants/{BUN_HEN}/payment-checkins"
+    assert (await client.get(url, headers=volunteer)).json() == []  # not paying before
+    before = await figures_of(client, tokens, team=team.id.hex)
+    set_up = utc_now()
+    month_now = truth.vn_date(set_up).strftime("%Y-%m")
+    assert (await client.post(url, json={"answer": "1-5"}, headers=volunteer)).status_code in (200, 201)
+    assert (await client.post(url, json={"answer": "6-20"}, headers=volunteer)).status_code in (200, 201)
+    earlier = (truth.vn_date(set_up) - timedelta(days=8)).isoformat()  # the week before: no answer yet
+    zero = await client.post(url, json={"answer": "0", "day": earlier}, headers=volunteer)
+    assert zero.status_code in (200, 201), zero.text
+    phone = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36"}
+    page = await client.get(f"/s/{BUN_HEN_SLUG}", headers=phone)
+    assert page.status_code == 200
+    assert (await client.get(f"/s/{BUN_HEN_SLUG}/qr.svg", headers=phone)).status_code == 200
+    assert (
+        await client.get(f"/s/{BUN_HEN_SLUG}", headers={"User-Agent": "Googlebot/2.1"})
+    ).status_code == 200
+    assert await flush(client) == 1
+    after = await figures_of(client, tokens, team=team.id.hex)
+    if same_day(set_up, datetime.fromisoformat(after["as_of"])):
+        assert after["paying_merchants_30d"] == before["paying_merchants_30d"] + 1
+        # Two weeks answered (the second answer of this week replaced the first), one a "0".
+        assert sum(after["checkins_by_month"].values()) == sum(before["checkins_by_month"].values()) + 2
+        assert (
+            after["storefront_views_by_month"][month_now]
+            == before["storefront_views_by_month"][month_now] + 1
+        )
+        assert after["qr_fetches_by_month"][month_now] == before["qr_fetches_by_month"][month_now] + 1
+    await assert_true(
+        client, sessions, tokens, [("team", team.id.hex), ("commune", "19753"), ("country", None)]
+    )
+
+    other = await team_of(sessions, GIA_HOI)
+    leader = await tokens(team.leader)
+    trader = (await client.get(f"/api/v1/merchants/{BUN_HEN}", headers=leader)).json()
+    moved = await client.patch(
+        f"/api/v1/merchants/{BUN_HEN}",
+        json={"version": trader["version"], "team_id": other.id.hex},
+        headers=await tokens(ADMIN),
+    )
+    assert moved.status_code == 200, moved.text
+    gained = await figures_of(client, tokens, team=other.id.hex)
+    assert gained["paying_merchants_30d"] == 1  # Gia Hội had no traders before
+    assert sum(gained["storefront_views_by_month"].values()) >= 1
+    await assert_true(
+        client, sessions, tokens, [("team", team.id.hex), ("team", other.id.hex), ("commune", "19753")]
+    )
