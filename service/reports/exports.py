@@ -131,9 +131,24 @@ def table_rows(summary: Summary, table: Table) -> tuple[list[str], list[list[Any
             )
         return _area_headers() + headers, rows
     if table == "trend":
-        headers = [gettext("Tháng"), gettext("Lượt thăm"), gettext("Tiểu thương mới")]
+        headers = [
+            gettext("Tháng"),
+            gettext("Lượt thăm"),
+            gettext("Tiểu thương mới"),
+            gettext("Câu trả lời hằng tuần"),
+            gettext("Lượt xem gian hàng"),
+            gettext("Lượt lấy mã QR"),
+        ]
         rows = [
-            [*area, month, summary.visits_by_month.get(month, 0), new]
+            [
+                *area,
+                month,
+                summary.visits_by_month.get(month, 0),
+                new,
+                summary.checkins_by_month.get(month, 0),
+                summary.storefront_views_by_month.get(month, 0),
+                summary.qr_fetches_by_month.get(month, 0),
+            ]
             for month, new in summary.new_by_month.items()
         ]
         return _area_headers() + headers, rows

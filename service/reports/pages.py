@@ -148,7 +148,14 @@ async def _context(
     ]
     months = list(summary.new_by_month)
     trend = [
-        {"month": m, "visits": summary.visits_by_month.get(m, 0), "new": summary.new_by_month.get(m, 0)}
+        {
+            "month": m,
+            "visits": summary.visits_by_month.get(m, 0),
+            "new": summary.new_by_month.get(m, 0),
+            "checkins": summary.checkins_by_month.get(m, 0),
+            "views": summary.storefront_views_by_month.get(m, 0),
+            "qr_fetches": summary.qr_fetches_by_month.get(m, 0),
+        }
         for m in months
     ]
     list_url = merchant_list(by, place)
@@ -189,6 +196,14 @@ async def _context(
             "new": charts.trend(
                 [(_month(row["month"]), row["new"]) for row in trend],
                 title=gettext("Tiểu thương mới theo tháng"),
+            ),
+            "checkins": charts.trend(
+                [(_month(row["month"]), row["checkins"]) for row in trend],
+                title=gettext("Câu trả lời hằng tuần về khách trả bằng QR, theo tháng"),
+            ),
+            "views": charts.trend(
+                [(_month(row["month"]), row["views"]) for row in trend],
+                title=gettext("Lượt xem gian hàng trực tuyến theo tháng"),
             ),
         },
         "stage_codes": [s.code for s in STAGES],

@@ -114,6 +114,12 @@ async def test_a_commune_dashboard_shows_the_numbers_of_the_summary(client, sett
     trend = html.rows("trend-table", "data-month")
     assert {m: n(row["visits"]) for m, row in trend.items()} == figures["visits_by_month"]
     assert {m: n(row["new"]) for m, row in trend.items()} == figures["new_by_month"]
+    assert {m: n(row["checkins"]) for m, row in trend.items()} == figures["checkins_by_month"]
+    assert {m: n(row["views"]) for m, row in trend.items()} == figures["storefront_views_by_month"]
+    assert {m: n(row["qr_fetches"]) for m, row in trend.items()} == figures["qr_fetches_by_month"]
+    dashboard = (await client.get("/reports")).text
+    paying = re.search(r'data-key="paying_merchants_30d">[^<]*<strong>([^<]+)</strong>', dashboard)
+    assert paying and n(paying.group(1)) == figures["paying_merchants_30d"]
     # Installed-but-not-using and stalled lead to the commune's worklist, the stage counts to the list.
     response = await client.get("/reports")
     assert 'href="/worklist#installed_not_using"' in response.text
