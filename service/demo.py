@@ -24,6 +24,7 @@ from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
 from service.onboarding.models import StageEvent
 from service.onboarding.stages import local_date
+from service.payments.checkins import CheckinService
 from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
 from service.storefronts.demo import seed_demo_storefronts
@@ -430,6 +431,20 @@ async def seed_demo_onboarding(session: AsyncSession, *, at: datetime) -> int:
     await stage(second, 3, "identity", 20, note="Chủ hộ đã kích hoạt VNeID mức 2 tại công an phường")
     # Rau sạch Kim Long: its poster went up last week, so the dashboard has a QR code "just started".
     await poster(await demo_user(session, "demo-volunteer-b"), 6, 6)
+    # Tạp hóa Chi Lăng answers the weekly question: a volunteer noted 6–20 paying customers twelve
+    # days ago, the trader more than 20 on the edit link this week (signs of real use).
+    checkins = CheckinService(session)
+    await checkins.record_for(
+        by=volunteer, merchant_id=demo_merchant_id(4), answer="6-20", day=today - timedelta(days=12), at=at
+    )
+    await checkins.record(
+        merchant_id=demo_merchant_id(4),
+        answer="20+",
+        source="trader",
+        day=local_date(ago(1)),
+        at=ago(1),
+        by=None,
+    )
     return visits
 
 
