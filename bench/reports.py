@@ -215,6 +215,7 @@ def ensure(label: str, url: str, args: argparse.Namespace, reset) -> None:
     merchants, _ = (False, False) if args.fresh else asyncio.run(_loaded(url, args.merchants))
     if merchants:
         print(f"data set: {args.merchants} merchants, seed {args.seed}, reused ({label})")
+        migrate.upgrade(url)  # tables added since it was made
         return
     reset()
     migrate.upgrade(url)
