@@ -10,16 +10,18 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
-from litestar.enums import ScopeType
+from litestar.enums import MediaType, ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Response
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.schemas import ROLE_NAMES
 from service.errors import explain_msgspec
 from service.i18n import LOCALES, current_locale, gettext, ngettext, pick_locale
+from service.idempotency import Replay
 from service.settings import Settings
 from service.text import nfc
 
@@ -178,3 +180,14 @@ Form = URLEncodedBody[dict[str, Any]]  # a page's form, as the browser posts it
 def utcnow() -> datetime:
     """The moment a request is handled (the write paths take it as `at`)."""
     return datetime.now(UTC)
+
+
+def replay_response(result: Replay, *, replayed: bool) -> Response:
+    """A stored JSON answer to a write a tablet may retry: the first answer again, byte for byte,
+    with `Idempotent-Replayed: true` when it is a replay."""
+    return Response(
+        content=result.body,
+        status_code=result.status_code,
+        media_type=MediaType.JSON,
+        headers={"Idempotent-Replayed": "true"} if replayed else {},
+    )

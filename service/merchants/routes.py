@@ -60,7 +60,7 @@ from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
-from service.web import Form, flash, utcnow
+from service.web import Form, flash, replay_response, utcnow
 
 PAGE_SIZE = 25
 
@@ -178,10 +178,7 @@ class MerchantApi(Controller):
             )
         except PossibleDuplicates as exc:
             return Response(DuplicatesOut(detail=exc.text(), duplicates=exc.duplicates), status_code=409)  # type: ignore[return-value]
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(
-            content=result.body, status_code=result.status_code, media_type=MediaType.JSON, headers=headers
-        )  # type: ignore[return-value]
+        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
 
     @get("/", name="api.merchants.list")
     async def search(

@@ -5,7 +5,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -39,7 +39,7 @@ from service.onboarding.stages import local_date
 from service.payments import checkins
 from service.payments.checkins import CheckinService
 from service.payments.schemas import CheckinAnswer
-from service.web import Form, clean_form, flash, parse_form, safe_next, utcnow
+from service.web import Form, clean_form, flash, parse_form, replay_response, safe_next, utcnow
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -83,12 +83,7 @@ class OnboardingApi(Controller):
         result, replayed = await OnboardingService(db_session).record_stage(
             by=request.user, merchant_id=merchant_id, data=data, at=utcnow()
         )
-        return Response(
-            content=result.body,
-            status_code=result.status_code,
-            media_type=MediaType.JSON,
-            headers={"Idempotent-Replayed": "true"} if replayed else {},
-        )  # type: ignore[return-value]
+        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
 
     @post(
         "/merchants/{merchant_id:uuid}/visits",

@@ -53,7 +53,7 @@ from service.payments.schemas import (
 from service.payments.services import PaymentService
 from service.payments.vietqr import VietQR
 from service.text import fold
-from service.web import utcnow
+from service.web import replay_response, utcnow
 
 # Room for a photo just over the limit plus the multipart envelope, so that one gets the clear
 # "file too large" message from photo.py; anything bigger is cut off unread with a 413.
@@ -332,10 +332,7 @@ class PaymentAccountApi(Controller):
             request_hash=digest,
             at=utcnow(),
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(
-            content=result.body, status_code=result.status_code, media_type=MediaType.JSON, headers=headers
-        )  # type: ignore[return-value]
+        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
 
     @get("/payment-accounts", name="api.payment_accounts.list", responses={404: _NOT_VISIBLE})
     async def list_accounts(
@@ -493,10 +490,7 @@ class PaymentCheckinApi(Controller):
             request_hash=digest,
             at=utcnow(),
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return Response(
-            content=result.body, status_code=result.status_code, media_type=MediaType.JSON, headers=headers
-        )  # type: ignore[return-value]
+        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
 
     @get("/", name="api.payment_checkins.list", responses={404: _NOT_VISIBLE})
     async def list_checkins(
