@@ -46,20 +46,38 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, delete, func, select, text, tuple_, update
+from advanced_alchemy.types import GUID
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import User
 from service.merchants import events
-from service.merchants.bulk import insert_rows
 from service.merchants.models import Merchant, live
 from service.onboarding import stages
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.stages import STAGES, local_date
 from service.payments.checkins import paid as checkin_paid
 from service.payments.models import PaymentCheckin
-from service.places.models import Commune
 from service.reports.models import ReportCount
 from service.storefronts.models import StorefrontReach
 
@@ -511,9 +529,37 @@ def _month(column: Any, dialect: str) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column, "+7 hours")
 
 
-def _folded_day(column: Any, dialect: str, cutoff: int) -> ColumnElement[int]:
-    day = _day(column, dialect)
-    return case((day >= cutoff, day), else_=-1)
+def _day_text(column: Any, dialect: str) -> ColumnElement[str]:
+    """A UTC timestamp as Vietnam's calendar day, "YYYY-MM-DD"."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column) + text("interval '7 hours'"), "YYYY-MM-DD")
+    return func.date(column, "+7 hours")
+
+
+def _date_text(column: Any, dialect: str, length: int) -> ColumnElement[str]:
+    """A date column as text: its month ("YYYY-MM", length 7) or its day (length 10)."""
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM" if length == 7 else "YYYY-MM-DD")
+    return func.substr(column, 1, length)
+
+
+def _folded(day: ColumnElement[str], cutoff: str) -> ColumnElement[str]:
+    """A day bucket as `fold` makes it."""
+    return case((day >= cutoff, day), else_=literal(OLD, String))
+
+
+def _days_bucket(days: ColumnElement[int], dialect: str) -> ColumnElement[str]:
+    """`days_bucket` in SQL."""
+    if dialect == "postgresql":
+        return func.lpad(cast(func.greatest(days, 0), String), 5, "0")
+    return func.printf("%05d", func.max(days, 0))
+
+
+def _hex(column: Any, dialect: str) -> ColumnElement[str]:
+    """A UUID column as `uuid.hex` writes it."""
+    if dialect == "postgresql":
+        return func.replace(cast(column, String), "-", "")
+    return func.lower(func.hex(column))
 
 
 def _rejected():
@@ -562,128 +608,117 @@ def _rejected():
     return candidates.except_(stood).subquery("rejected")
 
 
-async def _figures_from_tables(session: AsyncSession, *, today: date) -> Counter[Key]:
-    """Every counter, computed by the database from the raw tables, one GROUP BY per table over the
-    merchants' place, spread to the four levels here. Old day buckets come folded (`folded`)."""
-    dialect = session.get_bind().dialect.name
+# What each merchant contributes, added up per place (province, commune, village, team) and figure:
+# the rebuild's only intermediate result, rolled up to the four levels by the database.
+_by_place = Table(
+    "report_rebuild_by_place",
+    MetaData(),
+    Column("province_code", String(2)),
+    Column("commune_code", String(5)),
+    Column("village_id", GUID, nullable=True),
+    Column("team_id", GUID),
+    Column("metric", String(12)),
+    Column("bucket", String(20)),
+    Column("n", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _by_place_queries(dialect: str, *, today: date) -> Iterator[Select]:
+    """SELECTs of (place..., metric, bucket, n): one GROUP BY per figure over the raw tables. Old
+    day buckets come folded (`folded`)."""
     m = Merchant
-    cutoff = (today - timedelta(days=KEEP_DAYS) - EPOCH).days
+    place = (m.province_code, m.commune_code, m.village_id, m.team_id)
+    cutoff = (today - timedelta(days=KEEP_DAYS)).isoformat()
     alive = live()
-    provinces = dict((await session.execute(select(Commune.code, Commune.province_code))).all())
-    areas: dict[tuple, tuple[tuple[str, str], ...]] = {}
-    out: Counter[Key] = Counter()
+    kept = m.merged_into_id.is_(None)  # what records work done stays with a deleted merchant
 
-    def add(
-        commune: str, village: uuid.UUID | None, team: uuid.UUID, figures: Iterable[tuple[str, str, int]]
-    ):
-        key = (commune, village, team)
-        where = areas.get(key)
-        if where is None:
-            where = areas[key] = areas_of(provinces[commune], commune, village, team)
-        for metric, bucket, n in figures:
-            for level, area in where:
-                out[level, area, metric, bucket] += n
+    def per_place(
+        metric: str | ColumnElement[str], bucket: str | ColumnElement[str], n: Any = None
+    ) -> Select:
+        grouping = [*place, *(part for part in (metric, bucket) if not isinstance(part, str))]
+        metric, bucket = (
+            literal(part, String) if isinstance(part, str) else part for part in (metric, bucket)
+        )
+        return select(*place, metric, bucket, func.count() if n is None else n).group_by(*grouping)
 
-    def day_bucket(day: int) -> str:
-        return OLD if day < 0 else (EPOCH + timedelta(days=day)).isoformat()
-
-    place = (m.commune_code, m.village_id, m.team_id)
-
-    async def grouped(query):
-        return await session.execute(query.group_by(*list(query.selected_columns)[:-1]))
-
-    stalled = case((m.current_stage != LAST_STAGE, _folded_day(m.stage_reached_at, dialect, cutoff)))
-    for commune, village, team, stage, created, stalled_day, n in await grouped(
-        select(*place, m.current_stage, _month(m.created_at, dialect), stalled, func.count()).where(alive)
-    ):
-        figures = [("merchants", "", n), ("stage", stage, n), ("new", created, n)]
-        if stalled_day is not None:
-            figures.append(("stalled_on", day_bucket(stalled_day), n))
-        add(commune, village, team, figures)
+    yield per_place("merchants", "").where(alive)
+    yield per_place("stage", m.current_stage).where(alive)
+    yield per_place("new", _month(m.created_at, dialect)).where(alive)
+    yield per_place("stalled_on", _folded(_day_text(m.stage_reached_at, dialect), cutoff)).where(
+        alive, m.current_stage != LAST_STAGE
+    )
 
     held = MerchantStage
+    yield per_place("hold", held.stage).join(held, held.merchant_id == m.id).where(alive)
     days = _day(held.reached_at, dialect) - _day(m.created_at, dialect)
-    for commune, village, team, stage, to_days, n in await grouped(
-        select(*place, held.stage, case((held.stage.in_(("qr_active", "listed")), days)), func.count())
+    yield (
+        per_place(literal("to_", String) + held.stage, _days_bucket(days, dialect))
         .join(held, held.merchant_id == m.id)
-        .where(alive)
-    ):
-        figures = [("hold", stage, n)]
-        if to_days is not None:
-            figures.append((f"to_{stage}", days_bucket(int(to_days)), n))
-        add(commune, village, team, figures)
+        .where(alive, held.stage.in_(("qr_active", "listed")))
+    )
 
     using = held.__table__.alias("using")
-    for commune, village, team, day, n in await grouped(
-        select(*place, _folded_day(held.reached_at, dialect, cutoff), func.count())
-        .join(held, and_(held.merchant_id == m.id, held.stage == "qr_issued"))
-        .where(
-            alive,
-            ~select(using.c.merchant_id)
-            .where(using.c.merchant_id == m.id, using.c.stage == "qr_active")
-            .exists(),
-        )
-    ):
-        add(commune, village, team, [("unused", "", n), ("unused_on", day_bucket(day), n)])
+    unused = (
+        held.merchant_id == m.id,
+        held.stage == "qr_issued",
+    )
+    not_using = (
+        ~select(using.c.merchant_id).where(using.c.merchant_id == m.id, using.c.stage == "qr_active").exists()
+    )
+    yield per_place("unused", "").join(held, and_(*unused)).where(alive, not_using)
+    yield (
+        per_place("unused_on", _folded(_day_text(held.reached_at, dialect), cutoff))
+        .join(held, and_(*unused))
+        .where(alive, not_using)
+    )
 
     e = StageEvent
     ever = select(e.merchant_id, e.stage).where(e.kind == "reached").distinct().subquery("ever")
-    for commune, village, team, stage, n in await grouped(
-        select(*place, ever.c.stage, func.count()).join(ever, ever.c.merchant_id == m.id).where(alive)
-    ):
-        add(commune, village, team, [("reached", stage, n)])
+    yield per_place("reached", ever.c.stage).join(ever, ever.c.merchant_id == m.id).where(alive)
     rejected = _rejected()
-    for commune, village, team, stage, n in await grouped(
-        select(*place, rejected.c.stage, func.count())
+    yield (
+        per_place("reached", rejected.c.stage, -func.count())
         .join(rejected, rejected.c.merchant_id == m.id)
         .where(alive)
-    ):
-        add(commune, village, team, [("reached", stage, -n)])
+    )
 
-    def date_month(column: Any) -> ColumnElement[str]:
-        return func.to_char(column, "YYYY-MM") if dialect == "postgresql" else func.substr(column, 1, 7)
-
-    kept = m.merged_into_id.is_(None)  # what records work done stays with a deleted merchant
-    for commune, village, team, visited, n in await grouped(
-        select(*place, date_month(Visit.visited_on), func.count())
+    yield (
+        per_place("visits", _date_text(Visit.visited_on, dialect, 7))
         .join(Visit, Visit.merchant_id == m.id)
         .where(kept)
-    ):
-        add(commune, village, team, [("visits", visited, n)])
+    )
     c = PaymentCheckin
-    for commune, village, team, answered, n in await grouped(
-        select(*place, date_month(c.day), func.count()).join(c, c.merchant_id == m.id).where(kept)
-    ):
-        add(commune, village, team, [("checkins", answered, n)])
+    yield per_place("checkins", _date_text(c.day, dialect, 7)).join(c, c.merchant_id == m.id).where(kept)
     latest = (
         select(c.merchant_id, func.max(c.day).label("day"))
         .where(c.answer != "0")
         .group_by(c.merchant_id)
         .subquery("latest_paid")
     )
-    for commune, village, team, day, n in await grouped(
-        select(*place, latest.c.day, func.count()).join(latest, latest.c.merchant_id == m.id).where(alive)
-    ):
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        add(commune, village, team, [("paid_on", fold(day, today=today), n)])
+    yield (
+        per_place("paid_on", _folded(_date_text(latest.c.day, dialect, 10), cutoff))
+        .join(latest, latest.c.merchant_id == m.id)
+        .where(alive)
+    )
     r = StorefrontReach
-    viewed_in = date_month(r.day)
-    for commune, village, team, viewed, views, fetches in await session.execute(
-        select(*place, viewed_in, func.sum(r.views), func.sum(r.qr_fetches))
-        .join(r, r.merchant_id == m.id)
-        .where(kept)
-        .group_by(*place, viewed_in)
-    ):
-        add(commune, village, team, [("views", viewed, int(views)), ("qr_fetches", viewed, int(fetches))])
-    return Counter({key: n for key, n in out.items() if n})
+    for metric, column in (("views", r.views), ("qr_fetches", r.qr_fetches)):
+        yield (
+            per_place(metric, _date_text(r.day, dialect, 7), func.sum(column))
+            .join(r, r.merchant_id == m.id)
+            .where(kept)
+        )
 
 
 async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     """Recompute every counter, and each volunteer's latest visit, from the raw tables (after a bulk
-    load, or to check the write paths), in set-based SQL; day buckets older than any summary reads
-    apart are folded (`folded`). Returns how many live merchants were counted."""
+    load, or to check the write paths), in set-based SQL: each figure grouped by the merchants'
+    place into a temporary table, then added up per area of each level; day buckets older than any
+    summary reads apart are folded (`folded`). Returns how many live merchants were counted."""
     today = local_date(now or datetime.now(UTC))
-    if session.get_bind().dialect.name == "sqlite":
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
         await session.execute(text("PRAGMA temp_store = MEMORY"))  # the GROUP BY sorts
     await session.execute(
         update(User).values(
@@ -692,18 +727,35 @@ async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
             .scalar_subquery()
         )
     )
-    counted_now = await _figures_from_tables(session, today=today)
+    await connection.run_sync(lambda sync: _by_place.drop(sync, checkfirst=True))
+    await connection.run_sync(_by_place.create)
+    columns = [column.name for column in _by_place.columns]
+    for query in _by_place_queries(dialect, today=today):
+        await session.execute(insert(_by_place).from_select(columns, query))
     await session.execute(delete(ReportCount))
-    # The table is empty: plain bulk inserts (COPY on PostgreSQL), not upserts.
-    await insert_rows(
-        session,
-        ReportCount.__table__,
-        ("level", "area", "metric", "bucket", "n"),
-        [(*key, n) for key, n in sorted(counted_now.items())],
+    p = _by_place.c
+    village = case(
+        (p.village_id.is_(None), p.commune_code + literal("-", String)), else_=_hex(p.village_id, dialect)
     )
-    return sum(
-        n for (level, _, metric, _), n in counted_now.items() if level == "p" and metric == "merchants"
+    for level, area, grouping in (
+        ("p", p.province_code, [p.province_code]),
+        ("c", p.commune_code, [p.commune_code]),
+        ("v", village, [p.commune_code, p.village_id]),
+        ("t", _hex(p.team_id, dialect), [p.team_id]),
+    ):
+        await session.execute(
+            insert(ReportCount).from_select(
+                ["level", "area", "metric", "bucket", "n"],
+                select(literal(level, String), area, p.metric, p.bucket, func.sum(p.n))
+                .group_by(*grouping, p.metric, p.bucket)
+                .having(func.sum(p.n) != 0),
+            )
+        )
+    await connection.run_sync(_by_place.drop)
+    counted = await session.scalar(
+        select(func.sum(ReportCount.n)).where(ReportCount.level == "p", ReportCount.metric == "merchants")
     )
+    return int(counted or 0)
 
 
 async def stored(session: AsyncSession, *, now: datetime | None = None) -> Counter[Key]:
