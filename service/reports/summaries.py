@@ -213,10 +213,18 @@ class SummaryService:
             return Area("commune", commune.code, commune.name, commune.province_code, commune.code)
         raise FieldErrors([("area", gettext("Mã tỉnh/thành phố hoặc xã/phường không tồn tại."))])
 
+    async def _rows(self, query):
+        """Rows of a query of columns, read through the session's connection: the ORM's result
+        processing costs more than the query itself for the thousands of counter rows of a province."""
+        return await (await self.session.connection()).execute(query)
+
+    async def _scalar(self, query):
+        return (await self._rows(query)).scalar()
+
     async def _place(self, model: type[Team] | type[Village], ident: uuid.UUID | None):
         """A team or a village: its id, name, province and commune; None if there is none."""
         query = select(model.id, model.name, model.province_code, model.commune_code).where(model.id == ident)
-        return (await self.session.execute(query)).one_or_none()
+        return (await self._rows(query)).one_or_none()
 
     # --- the summary --------------------------------------------------------------------------
 
@@ -335,17 +343,17 @@ class SummaryService:
 
     async def _children(self, place: Area) -> list[Area]:
         if place.level == "country":
-            rows = await self.session.execute(select(Province.code, Province.name).order_by(Province.code))
+            rows = await self._rows(select(Province.code, Province.name).order_by(Province.code))
             return [Area("province", code, name, code) for code, name in rows]
         if place.level == "province":
-            rows = await self.session.execute(
+            rows = await self._rows(
                 select(Commune.code, Commune.name)
                 .where(Commune.province_code == place.code)
                 .order_by(Commune.code)
             )
             return [Area("commune", code, name, place.code, code) for code, name in rows]
         if place.level == "commune":
-            rows = await self.session.execute(
+            rows = await self._rows(
                 select(Village.id, Village.name)
                 .where(Village.commune_code == place.code)
                 .order_by(Village.name)
@@ -364,7 +372,7 @@ class SummaryService:
         return []
 
     async def _teams_of(self, place: Area) -> list[Area]:
-        rows = await self.session.execute(
+        rows = await self._rows(
             select(Team.id, Team.name).where(Team.commune_code == place.code, Team.active).order_by(Team.name)
         )
         return [Area("team", tid.hex, name, place.province_code, place.code) for tid, name in rows]
@@ -389,10 +397,15 @@ class SummaryService:
         out: dict[str, dict] = {}
 
         def entry(area: str) -> dict:
-            return out.setdefault(
-                area,
-                {"by_stage": {}, "holding": {}, "reached": {}, **{name: {} for name in MONTHLY.values()}},
-            )
+            figures = out.get(area)
+            if figures is None:
+                figures = out[area] = {
+                    "by_stage": {},
+                    "holding": {},
+                    "reached": {},
+                    **{name: {} for name in MONTHLY.values()},
+                }
+            return figures
 
         # One row per (area, metric, bucket) within a level: only the country sums across areas (a
         # GROUP BY elsewhere would sort what the key already keeps unique).
@@ -401,21 +414,16 @@ class SummaryService:
             c.metric.in_(("hold", "merchants", "stage", "reached", "unused", *MONTHLY)),  # key ranges
             or_(c.metric.in_(("hold", "merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
         )
-        plain = await self.session.execute(plain.group_by(key, c.metric, c.bucket) if whole else plain)
+        plain = await self._rows(plain.group_by(key, c.metric, c.bucket) if whole else plain)
+        maps = {"stage": "by_stage", "hold": "holding", "reached": "reached", **MONTHLY}
         for area, metric, bucket, n in plain:
             figures = entry(area)
             if metric == "merchants":
                 figures["merchants"] = int(n)
             elif metric == "unused":
                 figures["qr_held_not_used"] = figures["installed_not_using"] = int(n)
-            elif metric == "stage":
-                figures["by_stage"][bucket] = int(n)
-            elif metric == "hold":
-                figures["holding"][bucket] = int(n)
-            elif metric == "reached":
-                figures["reached"][bucket] = int(n)
             else:
-                figures[MONTHLY[metric]][bucket] = int(n)
+                figures[maps[metric]][bucket] = int(n)
         for figures in out.values():
             figures["stalled"] = figures.get("merchants", 0) - figures["by_stage"].get(LAST_STAGE, 0)
         # "30+ days ago" is everything but the last days: subtract the day buckets after the cut,
@@ -427,7 +435,7 @@ class SummaryService:
             ("paid_on", PAYING_WITHIN, "paying_merchants_30d", 1),
         ):
             cut = local_date(days_ago(now, age)) - timedelta(days=1)
-            recent = await self.session.execute(
+            recent = await self._rows(
                 select(key, func.sum(c.n))
                 .where(*where, c.metric == metric, c.bucket > cut.isoformat())
                 .group_by(key)
@@ -443,7 +451,7 @@ class SummaryService:
         where = [c.level == CODES["province" if place.level == "country" else place.level]]
         if place.code is not None:
             where.append(c.area == place.code)
-        rows = await self.session.execute(
+        rows = await self._rows(
             select(c.metric, c.bucket, func.sum(c.n))
             .where(*where, c.metric.in_(("to_qr_active", "to_listed")), c.n > 0)
             .group_by(c.metric, c.bucket)
@@ -469,11 +477,7 @@ class SummaryService:
             key = Team.province_code if place.level == "country" else Team.commune_code
             within = [Team.province_code == place.code] if place.level == "province" else []
             teams = dict(
-                (
-                    await self.session.execute(
-                        select(key, func.count()).where(Team.active, *within).group_by(key)
-                    )
-                ).all()
+                (await self._rows(select(key, func.count()).where(Team.active, *within).group_by(key))).all()
             )
             # Every member by the users' own area (a covering index), less the members of the few
             # inactive teams (looked up by team): joining every user with its team costs several
@@ -486,11 +490,11 @@ class SummaryService:
             inactive = select(Team.id).where(~Team.active).scalar_subquery()
             gone = {
                 area: figures
-                for area, *figures in await self.session.execute(
+                for area, *figures in await self._rows(
                     people.where(User.team_id.in_(inactive)).group_by(user_key)
                 )
             }
-            for area, *figures in await self.session.execute(people.group_by(user_key)):
+            for area, *figures in await self._rows(people.group_by(user_key)):
                 less = gone.get(area, (0, 0, 0))
                 members, volunteers, leaders = (
                     int(n or 0) - int(m or 0) for n, m in zip(figures, less, strict=True)
@@ -500,7 +504,7 @@ class SummaryService:
                 rows.setdefault(area, (n, 0, 0, 0))
             total = tuple(sum(values[i] for values in rows.values()) for i in range(4))
         elif place.level == "commune":
-            village_rows = await self.session.execute(
+            village_rows = await self._rows(
                 select(
                     team_villages.c.village_id,
                     func.count(distinct(Team.id)),
@@ -516,7 +520,7 @@ class SummaryService:
             for village_id, *figures in village_rows:
                 rows[village_id.hex] = tuple(figures)
             total = await self._team_people(Team.commune_code == place.code, member, active)
-            per_team = await self.session.execute(
+            per_team = await self._rows(
                 select(User.team_id, func.count(), *active)
                 .select_from(User)
                 .join(Team, Team.id == User.team_id)
@@ -543,11 +547,9 @@ class SummaryService:
     async def _team_people(
         self, teams: ColumnElement[bool], member: ColumnElement[bool], active: tuple[ColumnElement, ...]
     ) -> tuple[int, ...]:
-        team_count = await self.session.scalar(
-            select(func.count()).select_from(Team).where(teams, Team.active)
-        )
+        team_count = await self._scalar(select(func.count()).select_from(Team).where(teams, Team.active))
         members, volunteers, leaders = (
-            await self.session.execute(
+            await self._rows(
                 select(func.count(), *active)
                 .select_from(User)
                 .join(Team, Team.id == User.team_id)
