@@ -17,6 +17,7 @@ class Merchant(Base):
         Index("ix_merchants_province_code", "province_code"),
         Index("ix_merchants_commune_code", "commune_code"),
         Index("ix_merchants_team_id", "team_id"),
+        Index("ix_merchants_village_id", "village_id"),
         Index("ix_merchants_owner_phone", "owner_phone"),
         Index("ix_merchants_tax_code", "tax_code"),
         Index("ix_merchants_owner_id_number", "owner_id_number"),
