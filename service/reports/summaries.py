@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Team, User, team_villages
@@ -250,8 +250,10 @@ class SummaryService:
             figures = await self._figures(
                 level, None if level == "province" else [c.code for c in children], now=now
             )
-        if place.level == "country":
-            own = {"": _added(figures.values())}  # the country is its provinces added up
+        if place.level in ("country", "province", "commune"):
+            # The area is its children added up: the country its provinces, a province its communes,
+            # a commune its villages and the merchants without one.
+            own = {place.code or "": _added(figures.values())}
         else:
             own = await self._figures(place.level, [place.code], now=now)
         summary = Summary(
@@ -383,13 +385,11 @@ class SummaryService:
         areas: Sequence[str | None] | None,
         *,
         now: datetime,
-        whole: bool = False,
     ) -> dict[str, dict]:
         """Merchant figures per area of one level (`areas` None: every area of the level), from the
-        counters; `whole`: all of them summed as one, under the key "" (the country)."""
+        counters."""
         code = CODES[level]
         c = ReportCount
-        key = literal("") if whole else c.area
         where: list[ColumnElement[bool]] = [c.level == code]
         if areas is not None:
             where.append(c.area.in_(list(areas)))
@@ -407,16 +407,15 @@ class SummaryService:
                 }
             return figures
 
-        # One row per (area, metric, bucket) within a level: only the country sums across areas (a
-        # GROUP BY elsewhere would sort what the key already keeps unique).
-        plain = select(key, c.metric, c.bucket, func.sum(c.n) if whole else c.n).where(
+        # One row per (area, metric, bucket): the key keeps them unique, no GROUP BY to sort.
+        plain = select(c.area, c.metric, c.bucket, c.n).where(
             *where,
             c.metric.in_(("hold", "merchants", "stage", "reached", "unused", *MONTHLY)),  # key ranges
             or_(c.metric.in_(("hold", "merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
         )
-        plain = await self._rows(plain.group_by(key, c.metric, c.bucket) if whole else plain)
+        plain = await self._rows(plain)
         maps = {"stage": "by_stage", "hold": "holding", "reached": "reached", **MONTHLY}
-        for area, metric, bucket, n in plain:
+        for area, metric, bucket, n in plain.all():
             figures = entry(area)
             if metric == "merchants":
                 figures["merchants"] = int(n)
@@ -429,19 +428,27 @@ class SummaryService:
         # "30+ days ago" is everything but the last days: subtract the day buckets after the cut,
         # a short range of the key whatever the area's age.
         # "Paying in the last 30 days" is the sum of those buckets (each merchant's latest paying day).
-        for metric, age, figure, sign in (
-            ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using", -1),
-            ("stalled_on", STALLED_AFTER, "stalled", -1),
-            ("paid_on", PAYING_WITHIN, "paying_merchants_30d", 1),
-        ):
-            cut = local_date(days_ago(now, age)) - timedelta(days=1)
-            recent = await self._rows(
-                select(key, func.sum(c.n))
-                .where(*where, c.metric == metric, c.bucket > cut.isoformat())
-                .group_by(key)
+        cuts = {
+            metric: (figure, sign, (local_date(days_ago(now, age)) - timedelta(days=1)).isoformat())
+            for metric, age, figure, sign in (
+                ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using", -1),
+                ("stalled_on", STALLED_AFTER, "stalled", -1),
+                ("paid_on", PAYING_WITHIN, "paying_merchants_30d", 1),
             )
-            for area, n in recent:
-                entry(area)[figure] = entry(area).get(figure, 0) + sign * int(n)
+        }
+        recent = await self._rows(
+            union_all(
+                *(
+                    select(c.area, c.metric, func.sum(c.n))
+                    .where(*where, c.metric == metric, c.bucket > cut)
+                    .group_by(c.area, c.metric)
+                    for metric, (_, _, cut) in cuts.items()
+                )
+            )
+        )
+        for area, metric, n in recent:
+            figure, sign, _ = cuts[metric]
+            entry(area)[figure] = entry(area).get(figure, 0) + sign * int(n)
         return out
 
     async def _medians(self, place: Area) -> dict[str, float | None]:
