@@ -26,12 +26,19 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 
 
+SQLITE_MMAP_BYTES = 1 << 30
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Reads through a memory map of the file (shared by every connection through the OS page cache)
+    # instead of a read call per page into a 2 MB per-connection cache: a province's report rows
+    # and a large commune's lists are read several times faster once the file is warm.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

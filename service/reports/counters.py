@@ -718,8 +718,11 @@ async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     today = local_date(now or datetime.now(UTC))
     connection = await session.connection()
     dialect = connection.dialect.name
+    # The GROUP BYs sort whole tables: in memory, for this transaction only.
     if dialect == "sqlite":
-        await session.execute(text("PRAGMA temp_store = MEMORY"))  # the GROUP BY sorts
+        await session.execute(text("PRAGMA temp_store = MEMORY"))
+    else:
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
     await session.execute(
         update(User).values(
             last_visit_at=select(func.max(Visit.occurred_at))

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Text, and_, case, cast, distinct, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import Team, User, team_villages
@@ -51,6 +51,7 @@ MONTHLY = {
 }
 TREND_MONTHS = 12
 BEHIND_SHOWN = 5
+PLAIN = ("hold", "merchants", "stage", "reached", "unused")  # counters read whatever their bucket
 NO_VILLAGE = "-"  # the village "code" of a commune's merchants that have no village
 
 
@@ -394,61 +395,56 @@ class SummaryService:
         if areas is not None:
             where.append(c.area.in_(list(areas)))
         months = months_back(local_date(now))
-        out: dict[str, dict] = {}
-
-        def entry(area: str) -> dict:
-            figures = out.get(area)
-            if figures is None:
-                figures = out[area] = {
-                    "by_stage": {},
-                    "holding": {},
-                    "reached": {},
-                    **{name: {} for name in MONTHLY.values()},
-                }
-            return figures
-
-        # One row per (area, metric, bucket): the key keeps them unique, no GROUP BY to sort.
-        plain = select(c.area, c.metric, c.bucket, c.n).where(
-            *where,
-            c.metric.in_(("hold", "merchants", "stage", "reached", "unused", *MONTHLY)),  # key ranges
-            or_(c.metric.in_(("hold", "merchants", "stage", "reached", "unused")), c.bucket >= months[0]),
-        )
-        plain = await self._rows(plain)
-        maps = {"stage": "by_stage", "hold": "holding", "reached": "reached", **MONTHLY}
-        for area, metric, bucket, n in plain.all():
-            figures = entry(area)
-            if metric == "merchants":
-                figures["merchants"] = int(n)
-            elif metric == "unused":
-                figures["qr_held_not_used"] = figures["installed_not_using"] = int(n)
-            else:
-                figures[maps[metric]][bucket] = int(n)
-        for figures in out.values():
-            figures["stalled"] = figures.get("merchants", 0) - figures["by_stage"].get(LAST_STAGE, 0)
-        # "30+ days ago" is everything but the last days: subtract the day buckets after the cut,
-        # a short range of the key whatever the area's age.
-        # "Paying in the last 30 days" is the sum of those buckets (each merchant's latest paying day).
+        # "30+ days ago" is everything but the last days: the day buckets after the cut are
+        # subtracted, a short range of the key whatever the area's age. "Paying in the last 30
+        # days" is the sum of those buckets (each merchant's latest paying day).
         cuts = {
-            metric: (figure, sign, (local_date(days_ago(now, age)) - timedelta(days=1)).isoformat())
-            for metric, age, figure, sign in (
-                ("unused_on", INSTALLED_NOT_USING_AFTER, "installed_not_using", -1),
-                ("stalled_on", STALLED_AFTER, "stalled", -1),
-                ("paid_on", PAYING_WITHIN, "paying_merchants_30d", 1),
+            metric: (local_date(days_ago(now, age)) - timedelta(days=1)).isoformat()
+            for metric, age in (
+                ("unused_on", INSTALLED_NOT_USING_AFTER),
+                ("stalled_on", STALLED_AFTER),
+                ("paid_on", PAYING_WITHIN),
             )
         }
-        recent = await self._rows(
-            union_all(
-                *(
-                    select(c.area, c.metric, func.sum(c.n))
-                    .where(*where, c.metric == metric, c.bucket > cut)
-                    .group_by(c.area, c.metric)
-                    for metric, (_, _, cut) in cuts.items()
-                )
-            )
+        # Ranges of the key (level, metric, area, bucket): every bucket of the plain metrics, the
+        # last months of the monthly ones, the days after each cut. The database folds them into
+        # one JSON object per area, {metric: {bucket: n}}: a large commune's villages and teams
+        # are tens of thousands of rows, which cost more to fetch one by one than to read.
+        rows = select(c.area, c.metric, c.bucket, c.n).where(*where)
+        parts = union_all(
+            rows.where(c.metric.in_(PLAIN)),
+            rows.where(c.metric.in_(tuple(MONTHLY)), c.bucket >= months[0]),
+            *(rows.where(c.metric == metric, c.bucket > cut) for metric, cut in cuts.items()),
+        ).subquery("parts")
+        dialect = self.session.get_bind().dialect.name
+        p = parts.c
+        per_metric = (
+            select(p.area, p.metric, _json_object(p.bucket, p.n, dialect).label("buckets"))
+            .group_by(p.area, p.metric)
+            .subquery("per_metric")
         )
-        for area, metric, n in recent:
-            figure, sign, _ = cuts[metric]
-            entry(area)[figure] = entry(area).get(figure, 0) + sign * int(n)
+        m = per_metric.c
+        found = await self._rows(
+            select(m.area, _json_object(m.metric, m.buckets, dialect, nested=True)).group_by(m.area)
+        )
+        out: dict[str, dict] = {}
+        for area, blob in found.all():
+            metrics: dict[str, dict[str, int]] = msgspec.json.decode(blob)
+            merchants = metrics.get("merchants", {}).get("", 0)
+            by_stage = metrics.get("stage", {})
+            unused = metrics.get("unused", {}).get("", 0)
+            recent = {metric: sum(metrics.get(metric, {}).values()) for metric in cuts}
+            out[area] = {
+                "merchants": merchants,
+                "by_stage": by_stage,
+                "holding": metrics.get("hold", {}),
+                "reached": metrics.get("reached", {}),
+                **{name: metrics.get(metric, {}) for metric, name in MONTHLY.items()},
+                "qr_held_not_used": unused,
+                "installed_not_using": unused - recent["unused_on"],
+                "stalled": merchants - by_stage.get(LAST_STAGE, 0) - recent["stalled_on"],
+                "paying_merchants_30d": recent["paid_on"],
+            }
         return out
 
     async def _medians(self, place: Area) -> dict[str, float | None]:
@@ -564,6 +560,14 @@ class SummaryService:
             )
         ).one()
         return int(team_count or 0), int(members or 0), int(volunteers or 0), int(leaders or 0)
+
+
+def _json_object(key: ColumnElement, value: ColumnElement, dialect: str, *, nested: bool = False):
+    """The aggregate that makes a JSON object of a group's (key, value) pairs; `nested`: the values
+    are JSON objects themselves, and the outer object comes as text on both databases."""
+    if dialect == "postgresql":
+        return cast(func.json_object_agg(key, value), Text) if nested else func.json_object_agg(key, value)
+    return func.json_group_object(key, func.json(value) if nested else value)
 
 
 def is_behind(figures: Figures, targets: Sequence[TargetProgress]) -> bool:
