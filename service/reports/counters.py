@@ -723,12 +723,24 @@ async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
         await session.execute(text("PRAGMA temp_store = MEMORY"))
     else:
         await session.execute(text("SET LOCAL work_mem = '256MB'"))
+        # Rows loaded in bulk (a restore, the bench data) have no statistics yet, and without them
+        # PostgreSQL plans the rejected claims as a nested loop over millions of events.
+        for table in (Merchant, MerchantStage, StageEvent, Visit, PaymentCheckin, StorefrontReach):
+            await session.execute(text(f"ANALYZE {table.__tablename__}"))
+    # Each volunteer's latest visit: one pass over the visits, and only the users it changes written.
+    latest = (
+        select(Visit.volunteer_id, func.max(Visit.occurred_at).label("at"))
+        .group_by(Visit.volunteer_id)
+        .subquery("latest")
+    )
     await session.execute(
-        update(User).values(
-            last_visit_at=select(func.max(Visit.occurred_at))
-            .where(Visit.volunteer_id == User.id)
-            .scalar_subquery()
-        )
+        update(User)
+        .where(User.id == latest.c.volunteer_id, User.last_visit_at.is_distinct_from(latest.c.at))
+        .values(last_visit_at=latest.c.at)
+    )
+    visited = select(Visit.id).where(Visit.volunteer_id == User.id).exists()
+    await session.execute(
+        update(User).where(User.last_visit_at.is_not(None), ~visited).values(last_visit_at=None)
     )
     await connection.run_sync(lambda sync: _by_place.drop(sync, checkfirst=True))
     await connection.run_sync(_by_place.create)
@@ -740,21 +752,27 @@ async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     village = case(
         (p.village_id.is_(None), p.commune_code + literal("-", String)), else_=_hex(p.village_id, dialect)
     )
+    # Levels and rows in the key's order (level, metric, area, bucket): the key's index is written
+    # from left to right, and the rows of one range of the key lie side by side in the table, which
+    # is what a summary reads.
     for level, area, grouping in (
-        ("p", p.province_code, [p.province_code]),
         ("c", p.commune_code, [p.commune_code]),
-        ("v", village, [p.commune_code, p.village_id]),
+        ("p", p.province_code, [p.province_code]),
         ("t", _hex(p.team_id, dialect), [p.team_id]),
+        ("v", village, [p.commune_code, p.village_id]),
     ):
         await session.execute(
             insert(ReportCount).from_select(
                 ["level", "area", "metric", "bucket", "n"],
                 select(literal(level, String), area, p.metric, p.bucket, func.sum(p.n))
                 .group_by(*grouping, p.metric, p.bucket)
-                .having(func.sum(p.n) != 0),
+                .having(func.sum(p.n) != 0)
+                .order_by(p.metric, area, p.bucket),
             )
         )
     await connection.run_sync(_by_place.drop)
+    if dialect == "postgresql":
+        await session.execute(text("ANALYZE report_counts"))  # every row is new: plan with their statistics
     counted = await session.scalar(
         select(func.sum(ReportCount.n)).where(ReportCount.level == "p", ReportCount.metric == "merchants")
     )
