@@ -18,6 +18,7 @@ from service.accounts.routes import SessionApi, SessionPages, TeamPages
 from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
 from service.health import health
+from service.housekeeping import Housekeeping
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
 from service.onboarding.figure_routes import FigureListApi, FigureListPages
@@ -109,8 +110,8 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=settings.debug,
-        on_startup=[_start_reach],
-        on_shutdown=[_stop_reach],
+        on_startup=[_start_reach, _start_housekeeping],
+        on_shutdown=[_stop_housekeeping, _stop_reach],
     )
     app.state.settings = settings
     app.state.session_maker = session_maker(db_config.get_engine())
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
         db_config.get_engine(), enabled=settings.storefront_cache
     )
     app.state.storefront_reach = Reach(db_config.get_engine(), interval=settings.reach_flush_seconds)
+    app.state.housekeeping = Housekeeping(db_config.get_engine(), settings)
     return app
 
 
@@ -127,6 +129,14 @@ async def _start_reach(app: Litestar) -> None:
 
 async def _stop_reach(app: Litestar) -> None:
     await app.state.storefront_reach.stop()
+
+
+async def _start_housekeeping(app: Litestar) -> None:
+    await app.state.housekeeping.start()
+
+
+async def _stop_housekeeping(app: Litestar) -> None:
+    await app.state.housekeeping.stop()
 
 
 def create_app_from_env() -> Litestar:

@@ -19,6 +19,9 @@ class Settings:
     # The address shoppers and traders reach; used for share links, QR codes and cookie security.
     public_url: str = "http://127.0.0.1:8000"
     media_dir: Path = DEFAULT_VAR_DIR / "media"
+    # Files kept for their uploader only (an import between its preview and its commit): never
+    # served. None: "uploads" beside the media directory.
+    upload_dir: Path | None = None
     templates_dir: Path = PROJECT_ROOT / "templates"
     debug: bool = False
     log_requests: bool = True
@@ -36,6 +39,10 @@ class Settings:
     def __post_init__(self) -> None:
         if len(self.secret_key) < 16:
             raise ValueError("secret_key must be at least 16 characters")
+
+    @property
+    def private_dir(self) -> Path:
+        return self.upload_dir or self.media_dir.parent / "uploads"
 
     @property
     def is_sqlite(self) -> bool:
@@ -62,6 +69,7 @@ class Settings:
             port=port,
             public_url=(env.get("ONBOARD_PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
             media_dir=Path(env.get("ONBOARD_MEDIA_DIR") or DEFAULT_VAR_DIR / "media"),
+            upload_dir=Path(env["ONBOARD_UPLOAD_DIR"]) if env.get("ONBOARD_UPLOAD_DIR") else None,
             debug=env.get("ONBOARD_DEBUG", "") == "1",
             log_requests=env.get("ONBOARD_LOG_REQUESTS", "1") == "1",
             sql_echo=env.get("ONBOARD_SQL_ECHO", "") == "1",

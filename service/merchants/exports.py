@@ -14,8 +14,6 @@
   worker thread, then streamed.
 """
 
-import csv
-import io
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -24,8 +22,6 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +35,7 @@ from service.merchants.privacy import shown, visibility
 from service.merchants.schemas import CATEGORY_NAMES, KIND_NAMES, STAGE_NAMES
 from service.merchants.services import MerchantService
 from service.places.models import Commune, Province, Village
+from service.sheets import CsvRows, xlsx_cells
 
 EXPORTERS = ("team_leader", "commune_officer", "province_officer", "admin")
 BATCH = 2_000
@@ -161,15 +158,12 @@ def _row(
 
 async def csv_chunks(service: ExportService, *, by: CurrentUser) -> AsyncIterator[bytes]:
     """UTF-8 with a BOM, one chunk per batch of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADERS)
-    yield "\ufeff".encode() + buffer.getvalue().encode()
+    rows = CsvRows()
+    rows.write([HEADERS])
+    yield "\ufeff".encode() + rows.take().encode()
     async for batch in service.batches(by=by):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(batch)
-        yield buffer.getvalue().encode()
+        rows.write(batch)
+        yield rows.take().encode()
 
 
 async def write_xlsx(service: ExportService, *, by: CurrentUser, target: IO[bytes]) -> None:
@@ -178,17 +172,11 @@ async def write_xlsx(service: ExportService, *, by: CurrentUser, target: IO[byte
     for index, width in enumerate(WIDTHS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for title in HEADERS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
+    sheet.append(xlsx_cells(sheet, HEADERS, bold=True))
 
     def append(rows: list[list[Any]]) -> None:
         for row in rows:
-            sheet.append(row)
+            sheet.append(xlsx_cells(sheet, row))
 
     async for batch in service.batches(by=by):
         await anyio.to_thread.run_sync(append, batch)

@@ -214,13 +214,15 @@ _EXTENSION = re.compile(r"[a-z0-9]{1,5}")
 
 
 class UploadStore:
-    """Uploaded files kept between the dry run and the commit, under the media directory, named
-    by their SHA-256 and kept apart per user: the commit form carries only the hash, so nobody
-    can commit a file they did not upload, and a file cannot change between preview and commit.
-    Files are removed after a commit, and any older than a day at the next upload."""
+    """Uploaded files kept between the dry run and the commit, in the private upload directory
+    (never served: the files hold names, phones and ID numbers), named by their SHA-256 and kept
+    apart per user: the commit form carries only the hash, so nobody can commit or read a file
+    they did not upload, and a file cannot change between preview and commit. Files are removed
+    at the commit, when the importer cancels, and once older than a day (at the next upload and
+    by the daily housekeeping)."""
 
-    def __init__(self, media_dir: Path):
-        self.root = media_dir / "imports"
+    def __init__(self, private_dir: Path):
+        self.root = private_dir / "imports"
 
     def _path(self, user_id: uuid.UUID, sha256: str, filename: str) -> Path:
         extension = filename.rpartition(".")[2].lower() if "." in filename else ""
@@ -255,6 +257,9 @@ class UploadStore:
         for path in self.root.glob("*/*"):
             if path.stat().st_mtime < limit:
                 path.unlink(missing_ok=True)
+        for folder in self.root.iterdir():
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 # --- the import ----------------------------------------------------------------------------------

@@ -796,7 +796,7 @@ class MerchantManagerPages(Controller):
             )
         except ImportFileError as exc:
             return await _import_page(request, db_session, values=values, error=exc, status=422)
-        store = UploadStore(request.app.state.settings.media_dir)
+        store = UploadStore(request.app.state.settings.private_dir)
         store.save(user_id=user.id, data=content, filename=filename)
         return await _import_page(request, db_session, values=values, report=report)
 
@@ -811,7 +811,7 @@ class MerchantManagerPages(Controller):
         options = _import_options(data)
         values = _option_values(options)
         filename, sha256 = str(data.get("filename") or ""), str(data.get("sha256") or "")
-        store = UploadStore(request.app.state.settings.media_dir)
+        store = UploadStore(request.app.state.settings.private_dir)
         content = store.load(user_id=user.id, sha256=sha256, filename=filename)
         if content is None:
             error = DomainError(N_("Không còn tệp đã xem trước; hãy tải tệp lên lại."), field="file")
@@ -833,6 +833,19 @@ class MerchantManagerPages(Controller):
             message += " " + gettext("Đã bỏ qua {n} dòng lỗi hoặc trùng.", n=skipped)
         flash(request, message, "success")
         return Redirect(request.app.route_reverse("merchants.list"), status_code=303)
+
+    @post("/import/cancel", name="merchants.import_cancel")
+    async def import_cancel(self, request: Request, data: Form) -> Redirect:
+        """Drop a previewed file without importing it."""
+        user: CurrentUser = request.user
+        if user.role not in IMPORTERS:
+            raise Forbidden()
+        store = UploadStore(request.app.state.settings.private_dir)
+        store.remove(
+            user_id=user.id, sha256=str(data.get("sha256") or ""), filename=str(data.get("filename") or "")
+        )
+        flash(request, gettext("Đã hủy: tệp đã xem trước không được nhập và đã xóa khỏi máy chủ."), "success")
+        return Redirect(request.app.route_reverse("merchants.import"), status_code=303)
 
     @get("/export.csv", name="merchants.export_csv")
     async def export_csv(self, request: Request) -> Stream:

