@@ -20,6 +20,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.health import health
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
+from service.offline.routes import DeviceApi, DevicePages, service_worker
 from service.onboarding.figure_routes import FigureListApi, FigureListPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> Litestar:
             MerchantManagerPages,
             OnboardingPages,
             FigureListPages,
+            DevicePages,
+            service_worker,
             ReportPages,
             StorefrontPages,
             PublicStorefronts,
@@ -85,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantApi,
             OnboardingApi,
             FigureListApi,
+            DeviceApi,
             ReportsApi,
             *feedback_routes,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
