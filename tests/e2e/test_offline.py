@@ -8,6 +8,7 @@ started again on the same port and database for the "server down" case."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -59,6 +60,15 @@ class Server:
                 raise RuntimeError((self.tmp_path / "server.log").read_text())
             time.sleep(0.1)  # polling a process that starts: there is nothing to wait on instead
         raise RuntimeError("the server did not start")
+
+    def freeze(self) -> None:
+        """The server stops answering (a stalled link looks the same to the tablet)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -137,6 +147,17 @@ def record_identity(page: Page, server: Server, merchant_id: str) -> None:
     expect(page).to_have_url(re.compile(r"/outbox\?saved="))
 
 
+def add_account(page: Page, server: Server, merchant_id: str, number: str) -> None:
+    page.goto(f"{server.url}/merchants/{merchant_id}/payment-accounts/new")
+    expect(page.locator("h1")).to_have_text("Thêm tài khoản nhận tiền")
+    page.fill("#bank_q", "vietcom")
+    page.select_option("#bank_bin", "970436")
+    page.fill("#account", number)
+    expect(page.locator("#holder_name")).not_to_have_value("")  # the owner's name, as banks write it
+    page.click("#save-account")
+    expect(page).to_have_url(re.compile(r"/outbox\?saved="))
+
+
 def trader_id_on_device(page: Page, server: Server, query: str, name: str) -> str:
     """Search the team's traders on the device (no accents typed) and take the trader's id."""
     page.goto(f"{server.url}/merchants/")
@@ -168,6 +189,13 @@ class Api:
         answer.raise_for_status()
         return answer.json()["items"]
 
+    def accounts(self, merchant_id: str) -> list[str]:
+        answer = httpx.get(
+            f"{self.url}/api/v1/merchants/{merchant_id}/payment-accounts", headers=self.headers
+        )
+        answer.raise_for_status()
+        return [a["account"] for a in answer.json()]
+
     def visits(self, merchant_id: str) -> int:
         return sum(1 for item in self.timeline(merchant_id) if item["kind"] == "visit")
 
@@ -196,6 +224,10 @@ def test_offline_work_survives_reload_and_reopening_and_reaches_the_server_once(
         expect(badge(page)).to_have_text(f"{n + 1} chờ gửi")
     expect(page.locator("#net-state")).to_have_text("Ngoại tuyến")
     shot(page, "offline-badge")
+    page.goto(f"{server.url}/worklist")  # the worklist as it was last seen online
+    expect(page.locator("h1")).to_have_text("Việc cần làm")
+    expect(page.locator("#device-notice")).to_contain_text("Bản lưu trên máy tính bảng")
+    expect(badge(page)).to_have_text("3 chờ gửi")
 
     # The trader registered offline is found on the device, accents left out, and visited.
     first = trader_id_on_device(page, server, "banh canh ngoai", names[0])
@@ -257,10 +289,11 @@ def test_work_saved_while_the_server_is_down_is_sent_once_it_is_back(
     record_visit(page, server, existing, EXISTING)
     new_id = trader_id_on_device(page, server, "bun bo may chu", name)  # on the device now
     record_visit(page, server, new_id, name)
+    add_account(page, server, new_id, "0071000123456")
     page.goto(f"{server.url}/outbox")
-    expect(badge(page)).to_have_text("3 chờ gửi")
+    expect(badge(page)).to_have_text("4 chờ gửi")
     page.reload()
-    expect(badge(page)).to_have_text("3 chờ gửi")
+    expect(badge(page)).to_have_text("4 chờ gửi")
     tablet.close()
 
     server.start()
@@ -273,6 +306,36 @@ def test_work_saved_while_the_server_is_down_is_sent_once_it_is_back(
     assert len(api.traders_named(name)) == 1
     assert api.visits(new_id) == 1
     assert api.visits(existing) == visits_before + 1
+    assert api.accounts(new_id) == ["0071000123456"]
+    tablet.close()
+
+
+def test_a_form_the_server_does_not_answer_in_time_waits_and_is_recorded_once(
+    browser, server: Server, tmp_path: Path
+) -> None:
+    name = "Bánh ép Máy chủ chậm"
+    tablet = open_tablet(browser, tmp_path / "tablet")
+    page = tablet.new_page()
+    sign_in(page, server, "demo-volunteer")
+    page.goto(f"{server.url}/merchants/new")
+    page.select_option("#kind", "street_vendor")
+    page.fill("#business_name", name)
+    page.select_option("#category", index=1)
+    page.fill("#owner_name", "Trần Thị Chậm")
+    page.fill("#owner_phone", "0912 300 020")
+    page.check("input[name=consent_purposes] >> nth=0")
+    server.freeze()
+    try:
+        page.click("main form button.primary")
+        # The form waits for the server's answer for a while, then in the outbox.
+        expect(page).to_have_url(re.compile(r"/outbox\?saved="), timeout=SEND_WAIT)
+        expect(badge(page)).to_have_text("1 chờ gửi")
+    finally:
+        server.thaw()
+    # The server got the form after all, late; the outbox sends it again: still one trader.
+    page.goto(f"{server.url}/outbox")
+    expect(badge(page)).to_have_text("0 chờ gửi", timeout=SEND_WAIT)
+    assert len(Api(server).traders_named(name)) == 1
     tablet.close()
 
 

@@ -93,3 +93,11 @@ async def test_every_page_of_a_signed_in_user_shows_the_outbox_badge(client) -> 
         page = await client.get(path)
         assert 'id="outbox-badge"' in page.text, path
         assert "/static/js/offline.js" in page.text, path
+
+
+async def test_the_outbox_speaks_english_from_the_catalog(client) -> None:
+    await browser_login(client, "demo-volunteer")
+    page = (await client.get("/outbox?lang=en")).text
+    assert "<h1>Outbox</h1>" in page
+    assert '"badge": "{n} waiting to send"' in page
+    assert 'data-state-needs_fix="Needs fixing"' in page
