@@ -32,7 +32,7 @@ from service.onboarding import stages
 from service.onboarding.schemas import StageStatus, template_labels
 from service.onboarding.services import RECORDERS
 from service.onboarding.stages import local_date
-from service.payments.routes import find_banks
+from service.payments import banks as bank_directory
 from service.payments.schemas import BankOut
 from service.places.services import PlaceService
 from service.web import utcnow
@@ -145,11 +145,7 @@ async def device_data(db: AsyncSession, user: CurrentUser) -> DeviceData:
         kinds={k: gettext(v) for k, v in KIND_NAMES.items()},
         categories={k: gettext(v) for k, v in CATEGORY_NAMES.items()},
         stages={k: gettext(v) for k, v in STAGE_NAMES.items()},
-        banks=[
-            DeviceBank(bin=b.bin, short_name=b.short_name, name=b.full_name)
-            for b in find_banks("")
-            if b.receives_transfers
-        ],
+        banks=[DeviceBank(bin=b.bin, short_name=b.short_name, name=b.full_name) for b in _receiving_banks()],
         traders=traders,
         truncated=truncated,
     )
@@ -177,6 +173,11 @@ class DeviceApi(Controller):
         for roles that see them). Empty trader list for users without a team."""
         out = await device_data(db_session, request.user)
         return Response(out, headers={"Cache-Control": "no-store"})
+
+
+def _receiving_banks() -> list[bank_directory.Bank]:
+    found = [b for b in bank_directory.all_banks() if b.receives_transfers]
+    return sorted(found, key=lambda b: b.short_name.casefold())
 
 
 def _shell_merchant() -> dict[str, Any]:
@@ -266,15 +267,13 @@ class DevicePages(Controller):
 
     @get("/offline/forms/payment-account", name="offline.payment_account_form")
     async def payment_account_form(self) -> Template:
-        banks = [b for b in find_banks("") if b.receives_transfers]
-        banks.sort(key=lambda b: b.short_name.casefold())
         return Template(
             "payments/account_new.html.j2",
             context={
                 "merchant": {"id": NO_TRADER, "business_name": NO_NAME},
                 "values": {"id": str(uuid.uuid4()), "service": "account", "holder_name": ""},
                 "errors": {},
-                "banks": [BankOut.of(b) for b in banks],
+                "banks": [BankOut.of(b) for b in _receiving_banks()],
                 "offline_shell": True,
             },
         )

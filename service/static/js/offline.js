@@ -18,7 +18,7 @@
   var ZERO = "00000000-0000-0000-0000-000000000000";
   var SEND_TIMEOUT = 15000;
   var RETRY_EVERY = 20000;
-  var WARM_EVERY = 5 * 60 * 1000;
+  var WARM_EVERY = 10 * 60 * 1000;
   var body = document.body;
   var offlineCopy = body.dataset.offlineCopy === "1";
   var shell = body.dataset.offlineShell === "1";
@@ -223,6 +223,7 @@
   function sendInOrder(items, bearer) {
     var blocked = {};
     var index = 0;
+    var renewed = false;
     function next() {
       if (index >= items.length) return Promise.resolve();
       var item = items[index++];
@@ -234,6 +235,8 @@
       return DB.put("outbox", item).then(function () { renderOutbox(); return send(item, bearer); }).then(function (result) {
         item.attempts += 1;
         if (result.status === 401) {
+          if (renewed) { item.state = "waiting"; return DB.put("outbox", item).then(askToSignIn); }
+          renewed = true;
           return token(true).then(function (fresh) {
             if (!fresh) { item.state = "waiting"; return DB.put("outbox", item).then(askToSignIn); }
             bearer = fresh;

@@ -37,7 +37,7 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.method === "POST" && request.mode === "navigate") {
+  if (request.method === "POST" && request.mode === "navigate" && DeviceDB.formKind(url.pathname)) {
     event.respondWith(sendForm(request, url));
   } else if (request.method === "GET" && request.mode === "navigate") {
     event.respondWith(page(request, url));
