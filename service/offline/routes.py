@@ -6,7 +6,7 @@
 - `GET /api/v1/device/data`: the reference lists and the team's traders, for search and forms on
   the device; scoped like every list, without ID numbers, phones only where the role sees them.
 - `/outbox`: the list of what waits on the device (drawn by the page's script from IndexedDB).
-- `/offline/forms/…`: the visit, stage and payment account forms without a trader, which the
+- `/offline/forms/…`: the visit, stage, payment account and QR photo forms without a trader, which the
   service worker shows for a trader the tablet has not opened online (one registered offline).
 """
 
@@ -261,6 +261,18 @@ class DevicePages(Controller):
                 "errors": {},
                 "can_record": request.user.role in RECORDERS,
                 **template_labels(),
+                "offline_shell": True,
+            },
+        )
+
+    @get("/offline/forms/payment-qr", name="offline.payment_qr_form")
+    async def payment_qr_form(self) -> Template:
+        return Template(
+            "payments/account_import.html.j2",
+            context={
+                "merchant": {"id": NO_TRADER, "business_name": NO_NAME},
+                "values": {"payload": ""},
+                "error": None,
                 "offline_shell": True,
             },
         )

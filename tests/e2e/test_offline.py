@@ -19,8 +19,10 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from service.payments.vietqr import VietQR, encode
 from tests.conftest import SECRET, clone_database, drop_database
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, _free_port
+from tests.integration.test_payments_api import phone_photo
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 EXISTING = "Tạp hóa Chi Lăng"  # demo trader of demo-volunteer's team, phone 0905 131 676
@@ -490,4 +492,48 @@ def test_an_expired_session_asks_to_sign_in_again_and_only_its_owner_sends(
     sign_in(page, server, "demo-volunteer", next_path="/outbox")
     expect(badge(page)).to_have_text("0 chờ gửi", timeout=SEND_WAIT)
     assert api.visits(existing) == visits_before + 1
+    tablet.close()
+
+
+def test_a_qr_photo_taken_offline_waits_size_capped_and_its_account_is_checked_then_saved(
+    browser, server: Server, tmp_path: Path
+) -> None:
+    picture = tmp_path / "qr-cua-tieu-thuong.jpg"
+    picture.write_bytes(phone_photo(encode(VietQR(bank_bin="970436", account="0071000654321"))))
+    too_large = tmp_path / "anh-qua-lon.jpg"
+    too_large.write_bytes(picture.read_bytes() + bytes(6 * 1024 * 1024))
+    tablet = open_tablet(browser, tmp_path / "tablet")
+    page = tablet.new_page()
+    sign_in(page, server, "demo-volunteer")
+    existing = trader_id_on_device(page, server, EXISTING, EXISTING)
+    api = Api(server)
+    before = api.accounts(existing)
+
+    tablet.set_offline(True)
+    page.goto(f"{server.url}/merchants/{existing}/payment-accounts/import")
+    expect(page.locator(f"main a[href='/merchants/{existing}']")).to_have_text(EXISTING)
+    page.set_input_files("#image", str(too_large))
+    page.get_by_role("button", name="Đọc mã từ ảnh").click()
+    expect(page.locator("#device-notice")).to_contain_text("Ảnh quá lớn")
+    expect(badge(page)).to_have_text("0 chờ gửi")
+    page.set_input_files("#image", str(picture))
+    page.get_by_role("button", name="Đọc mã từ ảnh").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?saved="))
+    item = page.locator("#outbox li.outbox-item[data-kind=qr_photo]")
+    expect(item).to_contain_text(f"Ảnh mã QR chờ đọc · {EXISTING}")
+    expect(item.locator("img.outbox-photo")).to_be_visible()
+    expect(badge(page)).to_have_text("1 chờ gửi")
+    shot(page, "outbox-photo")
+
+    tablet.set_offline(False)  # the server reads the photo; the volunteer checks what it found
+    item = page.locator("#outbox li.outbox-item[data-kind=payment_account]")
+    expect(item).to_contain_text("Cần kiểm tra rồi lưu", timeout=SEND_WAIT)
+    assert api.accounts(existing) == before
+    item.locator("a.fix").click()
+    expect(page.locator("#outbox-fix")).to_contain_text("Đã đọc mã QR từ ảnh")
+    expect(page.locator("#bank_bin")).to_have_value("970436")
+    expect(page.locator("#account")).to_have_value("0071000654321")
+    page.click("#save-account")
+    expect(badge(page)).to_have_text("0 chờ gửi", timeout=SEND_WAIT)
+    assert sorted(api.accounts(existing)) == sorted([*before, "0071000654321"])
     tablet.close()

@@ -76,6 +76,7 @@ async def test_the_form_shells_render_without_a_trader(client) -> None:
         ("/offline/forms/visit", f"/merchants/{zero}/visits/new"),
         ("/offline/forms/stage?stage=qr_active", f"/merchants/{zero}/stages/new"),
         ("/offline/forms/payment-account", f"/merchants/{zero}/payment-accounts/new"),
+        ("/offline/forms/payment-qr", f"/merchants/{zero}/payment-accounts/import"),
     ]:
         page = await client.get(path)
         assert page.status_code == 200, path

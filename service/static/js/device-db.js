@@ -81,6 +81,7 @@
     // The form pages whose submissions can wait on the device, and the page each is fixed on.
     formKind: function (path) {
       if (path === "/merchants/new") return "merchant";
+      if (new RegExp("^/merchants/" + UUID_RE + "/payment-accounts/import$").test(path)) return "qr_photo";
       var m = new RegExp("^/merchants/(" + UUID_RE + ")/(visits|stages|payment-accounts)/new$").exec(path);
       if (!m) return null;
       return { visits: "visit", stages: "stage", "payment-accounts": "payment_account" }[m[2]];
@@ -90,11 +91,27 @@
       return m ? m[1] : null;
     },
 
+    // Photos wait on the device too, within limits: a tablet's storage is small and shared.
+    PHOTO_MAX: 5 * 1024 * 1024,
+    PHOTOS_MAX: 30 * 1024 * 1024,
+
+    // A photo of the trader's own QR, taken without a connection: the server reads it later, and
+    // the volunteer then checks the account it found before it is saved.
+    photoItem: function (path, photo, owner, now) {
+      var merchantId = DeviceDB.merchantIdOf(path);
+      return {
+        id: DeviceDB.uuid(), owner: owner, kind: "qr_photo", merchant_id: merchantId, label: "",
+        method: "POST", url: "/api/v1/payment-qr/decode", body: { client_id: DeviceDB.uuid() }, photo: photo,
+        key: "qr_photo:" + DeviceDB.uuid(), created: now.toISOString(), seq: now.getTime(), state: "waiting",
+        attempts: 0, answer: null, form_path: path, form_values: []
+      };
+    },
+
     // A submitted form (its path and [name, value] pairs) as outbox items: the API request each
     // becomes. Returns null for a form that only asks the server for options (nothing to save).
     itemsFromForm: function (path, pairs, owner, now) {
       var kind = DeviceDB.formKind(path);
-      if (!kind) return null;
+      if (!kind || kind === "qr_photo") return null;
       var one = function (name) {
         for (var i = 0; i < pairs.length; i++) {
           if (pairs[i][0] === name) return String(pairs[i][1]).normalize("NFC").trim();

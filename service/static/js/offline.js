@@ -25,7 +25,7 @@
   var signInNeeded = false;
 
   var WARM_PAGES = ["/", "/worklist", "/merchants/", "/merchants/new", "/outbox", "/offline/page",
-    "/offline/forms/visit", "/offline/forms/stage", "/offline/forms/payment-account"].concat(
+    "/offline/forms/visit", "/offline/forms/stage", "/offline/forms/payment-account", "/offline/forms/payment-qr"].concat(
     ["identity", "bank_account", "qr_issued", "qr_active", "ecommerce", "digital_ops"].map(function (s) {
       return "/offline/forms/stage?stage=" + s;
     }));
@@ -36,6 +36,9 @@
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
+  // Items a person must look at before they can go: refused by the server, or a read QR to check.
+  function waitsForPerson(item) { return item.state === "needs_fix" || item.state === "needs_review"; }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -117,7 +120,7 @@
       badge.textContent = fill(T.badge, { n: items.length });
       badge.hidden = false;
       badge.classList.toggle("has-items", items.length > 0);
-      badge.classList.toggle("has-problem", items.some(function (i) { return i.state === "needs_fix"; }));
+      badge.classList.toggle("has-problem", items.some(waitsForPerson));
       document.getElementById("net-state").hidden = navigator.onLine;
       return items;
     });
@@ -153,12 +156,17 @@
   }
 
   function send(item, bearer) {
+    var headers = { "Authorization": "Bearer " + bearer, "Idempotency-Key": item.key, "Accept-Language": config.lang };
+    var payload;
+    if (item.photo) {
+      payload = new FormData();
+      payload.append("image", item.photo, item.photo.name || "qr.jpg");
+    } else {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(item.body);
+    }
     return fetch(item.url, {
-      method: item.method,
-      headers: { "Content-Type": "application/json", "Authorization": "Bearer " + bearer,
-        "Idempotency-Key": item.key, "Accept-Language": config.lang },
-      body: JSON.stringify(item.body),
-      signal: withTimeout(SEND_TIMEOUT)
+      method: item.method, headers: headers, body: payload, signal: withTimeout(SEND_TIMEOUT)
     }).then(function (r) {
       return r.text().then(function (text) {
         var answer = null;
@@ -193,6 +201,22 @@
     });
   }
 
+  // The server read the photo: the account it found becomes a payment account for the volunteer
+  // to check with the trader and save (the photo itself is no longer kept).
+  function photoRead(item, result) {
+    var qr = result.answer;
+    item.kind = "payment_account";
+    item.url = "/api/v1/merchants/" + item.merchant_id + "/payment-accounts";
+    item.photo = null;
+    item.body = {};
+    item.key = "payment_account:" + DB.uuid();
+    item.state = "needs_review";
+    item.answer = { status: result.status, detail: T.qr_read, errors: [], duplicates: [] };
+    item.form_path = "/merchants/" + item.merchant_id + "/payment-accounts/new";
+    item.form_values = [["id", DB.uuid()], ["service", qr.service], ["bank_bin", qr.bank_bin], ["account", qr.account]];
+    return DB.put("outbox", item);
+  }
+
   var flushing = null;
   function flush() {
     if (flushing) return flushing;
@@ -207,7 +231,7 @@
 
   function sendAll() {
     return DB.items(me).then(function (items) {
-      if (!items.some(function (i) { return i.state !== "needs_fix"; })) return;
+      if (!items.some(function (i) { return !waitsForPerson(i); })) return;
       return sessionUser().then(function (session) {
         if (session === "offline") return;
         if (session === "signed_out") return askToSignIn();
@@ -227,7 +251,7 @@
     function next() {
       if (index >= items.length) return Promise.resolve();
       var item = items[index++];
-      if (item.state === "needs_fix" || blocked[item.merchant_id]) {
+      if (waitsForPerson(item) || blocked[item.merchant_id]) {
         blocked[item.merchant_id] = true;
         return next();
       }
@@ -245,7 +269,13 @@
             return DB.put("outbox", item).then(next);
           });
         }
-        if (result.status >= 200 && result.status < 300) return confirmed(item, result).then(next);
+        if (result.status >= 200 && result.status < 300) {
+          if (item.kind === "qr_photo") {
+            blocked[item.merchant_id] = true;
+            return photoRead(item, result).then(next);
+          }
+          return confirmed(item, result).then(next);
+        }
         return alreadyThere(item, bearer, result).then(function (there) {
           if (there) return confirmed(item, { answer: null }).then(next);
           item.answer = { status: result.status, detail: result.answer && result.answer.detail,
@@ -416,8 +446,15 @@
             .filter(Boolean).filter(function (v, i, all) { return all.indexOf(v) === i; });
           answer = el("p", { "class": "server-answer", text: d.answer + " (" + item.answer.status + "): " + lines.join(" ") });
         }
+        var fix = null;
+        if (waitsForPerson(item) && item.kind === "qr_photo") {
+          fix = el("a", { "class": "button primary retake", href: item.form_path, text: d.retake });
+        } else if (waitsForPerson(item) && item.form_values.length) {
+          fix = el("a", { "class": "button primary fix", href: fixUrl(item), text: d.fix });
+        }
+        var thumbnail = item.photo ? el("img", { "class": "outbox-photo", alt: "", src: URL.createObjectURL(item.photo) }) : null;
         var actions = el("p", { "class": "buttons" }, [
-          item.state === "needs_fix" && item.form_values.length ? el("a", { "class": "button primary fix", href: fixUrl(item), text: d.fix }) : null,
+          fix,
           el("button", { type: "button", "class": "danger discard", "data-id": item.id, text: d.discard })
         ]);
         list.appendChild(el("li", { "class": "card outbox-item state-" + item.state, "data-kind": item.kind, "data-id": item.id }, [
@@ -425,7 +462,7 @@
           el("span", { "class": "state", text: state }),
           el("span", { "class": "muted", text: d["saved-at"] + " " + new Date(item.created).toLocaleString(config.lang === "vi" ? "vi-VN" : "en-GB") +
             (item.attempts ? " · " + d.attempts + ": " + item.attempts : "") }),
-          answer, actions
+          thumbnail, answer, actions
         ]));
       });
       if (items.length) box.appendChild(list);
@@ -459,8 +496,8 @@
       prefill(form, item.form_values);
       var answer = item.answer || {};
       var box = el("div", { "class": "card warning outbox-fix", id: "outbox-fix", role: "alert" }, [
-        el("p", { text: fill(T.fix_intro, { message: answer.detail || "" }) }),
-        el("p", { text: T.fix_hint })
+        el("p", { text: item.state === "needs_review" ? answer.detail : fill(T.fix_intro, { message: answer.detail || "" }) }),
+        item.state === "needs_review" ? null : el("p", { text: T.fix_hint })
       ]);
       (answer.errors || []).forEach(function (e) {
         var field = form.querySelector("[name='" + e.field + "']");
@@ -558,6 +595,12 @@
     }).catch(function () { notice(T.logout_offline); });
   }
 
+  function photoLimits() {
+    if (new URLSearchParams(location.search).get("photo_too_large")) {
+      notice(fill(T.photo_too_large, { mb: DB.PHOTO_MAX / 1048576, total: DB.PHOTOS_MAX / 1048576 }));
+    }
+  }
+
   // --- start -------------------------------------------------------------------------------------
 
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
@@ -568,6 +611,7 @@
       outboxPage();
       fixMode();
       localSearch();
+      photoLimits();
       signOut();
       window.addEventListener("online", function () { refreshBadge(); flush(); });
       window.addEventListener("offline", refreshBadge);

@@ -22,7 +22,8 @@ self.addEventListener("activate", function (event) {
 // Staff pages worth keeping on the device; everything else goes straight to the network.
 var KEPT = [
   /^\/$/, /^\/worklist$/, /^\/merchants\/$/, /^\/merchants\/new$/, /^\/outbox$/, /^\/offline\//,
-  new RegExp("^/merchants/" + DeviceDB.UUID_RE + "(/timeline|/visits/new|/stages/new|/payment-accounts/new)?$")
+  new RegExp("^/merchants/" + DeviceDB.UUID_RE +
+    "(/timeline|/visits/new|/stages/new|/payment-accounts/new|/payment-accounts/import)?$")
 ];
 
 function kept(url) {
@@ -73,6 +74,7 @@ function fromDevice(url) {
     if (/\/visits\/new$/.test(path)) shell = "/offline/forms/visit";
     else if (/\/stages\/new$/.test(path)) shell = "/offline/forms/stage" + stageQuery(url);
     else if (/\/payment-accounts\/new$/.test(path)) shell = "/offline/forms/payment-account";
+    else if (/\/payment-accounts\/import$/.test(path)) shell = "/offline/forms/payment-qr";
     var exact = url.search && shell ? Promise.resolve(undefined) : cache.match(path);
     return exact.then(function (hit) {
       if (hit) return [hit, false];
@@ -140,7 +142,9 @@ function sendForm(request, url) {
 }
 
 function keep(request, url) {
-  if (!DeviceDB.formKind(url.pathname)) return Promise.resolve(null);
+  var kind = DeviceDB.formKind(url.pathname);
+  if (!kind) return Promise.resolve(null);
+  if (kind === "qr_photo") return keepPhoto(request, url);
   return Promise.all([request.formData(), DeviceDB.currentUser()]).then(function (got) {
     var pairs = [];
     got[0].forEach(function (value, name) { if (typeof value === "string") pairs.push([name, value]); });
@@ -161,6 +165,23 @@ function keep(request, url) {
       });
     }).then(function (item) {
       return Response.redirect("/outbox?saved=" + item.id, 303);
+    });
+  });
+}
+
+function keepPhoto(request, url) {
+  return Promise.all([request.formData(), DeviceDB.currentUser()]).then(function (got) {
+    var owner = got[1];
+    var photo = got[0].getAll("image").filter(function (f) { return typeof f !== "string" && f.size > 0; })[0];
+    if (!owner || !photo) return null;  // a pasted text needs no photo kept: the server reads it
+    return DeviceDB.items(owner).then(function (existing) {
+      var kept = existing.reduce(function (sum, i) { return sum + (i.photo ? i.photo.size : 0); }, 0);
+      if (photo.size > DeviceDB.PHOTO_MAX || kept + photo.size > DeviceDB.PHOTOS_MAX) {
+        return Response.redirect(url.pathname + "?photo_too_large=1", 303);
+      }
+      var item = DeviceDB.photoItem(url.pathname, photo, owner, new Date());
+      return labelled([item], owner).then(function () { return DeviceDB.put("outbox", item); })
+        .then(function () { return Response.redirect("/outbox?saved=" + item.id, 303); });
     });
   });
 }
