@@ -298,10 +298,12 @@ def test_work_saved_while_the_server_is_down_is_sent_once_it_is_back(
     expect(badge(page)).to_have_text("4 chờ gửi")
     tablet.close()
 
-    server.start()
-    tablet = open_tablet(browser, tmp_path / "tablet")
+    tablet = open_tablet(browser, tmp_path / "tablet")  # switched on again, the server still down
     page = tablet.new_page()
-    page.goto(f"{server.url}/outbox")  # the page load sends
+    page.goto(f"{server.url}/outbox")
+    expect(badge(page)).to_have_text("4 chờ gửi")
+    server.start()
+    # Nothing tells the tablet the server is back: the outbox tries again by itself, every 20 s.
     expect(badge(page)).to_have_text("0 chờ gửi", timeout=SEND_WAIT)
 
     api = Api(server)

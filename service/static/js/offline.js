@@ -59,9 +59,16 @@
     var d = new Date();
     return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
   }
-  function csrf() {
-    var m = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
-    return m ? decodeURIComponent(m[1]) : config.csrf;
+  // The CSRF cookie ends with the browser (a tablet switched off and on), while a page kept on the
+  // device still holds the old token: any page answer from the server sets a new cookie.
+  function csrfToken() {
+    var cookie = function () {
+      var m = /(?:^|;\s*)csrftoken=([^;]+)/.exec(document.cookie);
+      return m ? decodeURIComponent(m[1]) : null;
+    };
+    if (cookie()) return Promise.resolve(cookie());
+    return fetch("/sw.js", { credentials: "same-origin", cache: "no-store" })
+      .then(function () { return cookie() || config.csrf; });
   }
   function withTimeout(ms) {
     var controller = new AbortController();
@@ -75,14 +82,15 @@
   // out): the previous user's pages and traders go; their waiting items stay, theirs alone.
   function claimDevice() {
     return DB.currentUser().then(function (previous) {
-      var clearing = Promise.resolve();
-      if (previous && previous !== me) clearing = forget(previous);
-      else if (!previous) clearing = caches.delete(PAGES);
+      if (previous === me) return;
+      localStorage.removeItem("device-warm:" + me);  // nothing of this user is kept: keep it now
+      var clearing = previous ? forget(previous) : caches.delete(PAGES);
       return clearing.then(function () { return DB.setCurrentUser(me); });
     });
   }
 
   function forget(user) {
+    localStorage.removeItem("device-warm:" + user);
     return Promise.all([DB.remove("data", user), DB.remove("auth", user), caches.delete(PAGES)]);
   }
 
@@ -141,16 +149,22 @@
   function token(renew) {
     return DB.get("auth", me).then(function (row) {
       if (!renew && row && Date.parse(row.expires_at) - Date.now() > 60000) return row.token;
+      return askToken();
+    });
+  }
+
+  function askToken() {
+    return csrfToken().then(function (csrf) {
       return fetch("/device/token", {
         method: "POST", credentials: "same-origin", redirect: "manual",
-        headers: { "X-CSRFToken": csrf() }, signal: withTimeout(SEND_TIMEOUT)
-      }).then(function (r) {
-        if (r.status !== 201) return null;
-        return r.json().then(function (got) {
-          if (got.user_id !== me) return null;
-          return DB.put("auth", { owner: me, token: got.token, expires_at: got.expires_at })
-            .then(function () { return got.token; });
-        });
+        headers: { "X-CSRFToken": csrf }, signal: withTimeout(SEND_TIMEOUT)
+      });
+    }).then(function (r) {
+      if (r.status !== 201) return null;
+      return r.json().then(function (got) {
+        if (got.user_id !== me) return null;
+        return DB.put("auth", { owner: me, token: got.token, expires_at: got.expires_at })
+          .then(function () { return got.token; });
       });
     });
   }
@@ -529,7 +543,11 @@
         var fresh = DB.itemsFromForm(location.pathname, pairs, me, new Date());
         if (!fresh) return;
         var main = fresh[0];
-        ["registered_at", "occurred_at"].forEach(function (k) { if (item.body[k]) main.body[k] = item.body[k]; });
+        // The moment it was saved on the tablet stays, unless that moment is what the server refused.
+        var refused = (item.answer && item.answer.errors || []).map(function (e) { return e.field; });
+        ["registered_at", "occurred_at"].forEach(function (k) {
+          if (item.body[k] && refused.indexOf(k) === -1) main.body[k] = item.body[k];
+        });
         item.body = main.body;
         item.form_values = main.form_values;
         item.key = main.key;  // a new request: the refused one stored nothing under its key
@@ -567,7 +585,7 @@
           el("p", { text: fill(T.logout_warning, { n: items.length }) }),
           el("p", { "class": "buttons" }, [
             el("button", { type: "button", "class": "primary", id: "logout-anyway", text: T.logout_anyway }),
-            el("button", { type: "button", id: "logout-stay", text: T.stay })
+            el("button", { type: "button", id: "logout-stay", autofocus: "", text: T.stay })
           ])
         ]);
         document.body.appendChild(dialog);
@@ -584,8 +602,11 @@
     var bearer = null;
     DB.get("auth", me).then(function (row) {
       bearer = row && row.token;
-      return fetch("/logout", { method: "POST", credentials: "same-origin", redirect: "manual",
-        body: new URLSearchParams(new FormData(form)) });
+      return csrfToken();
+    }).then(function (csrf) {
+      var body = new URLSearchParams(new FormData(form));
+      body.set("_csrf_token", csrf);
+      return fetch("/logout", { method: "POST", credentials: "same-origin", redirect: "manual", body: body });
     }).then(function (r) {
       if (r.type !== "opaqueredirect" && !r.ok) throw new Error("not signed out");
       var revoke = bearer ? fetch("/api/v1/session", { method: "DELETE", headers: { "Authorization": "Bearer " + bearer } })
