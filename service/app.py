@@ -21,6 +21,7 @@ from service.health import health
 from service.housekeeping import Housekeeping
 from service.logs import RequestLogMiddleware, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
+from service.offline.routes import DeviceApi, DevicePages, service_worker
 from service.onboarding.figure_routes import FigureListApi, FigureListPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
@@ -74,6 +75,8 @@ def create_app(settings: Settings) -> Litestar:
             MerchantManagerPages,
             OnboardingPages,
             FigureListPages,
+            DevicePages,
+            service_worker,
             ReportPages,
             StorefrontPages,
             PublicStorefronts,
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
             MerchantApi,
             OnboardingApi,
             FigureListApi,
+            DeviceApi,
             ReportsApi,
             *feedback_routes,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
