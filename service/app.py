@@ -15,6 +15,7 @@ from litestar.stores.memory import MemoryStore
 from service import __version__
 from service.accounts.middleware import AuthMiddleware
 from service.accounts.routes import SessionApi, SessionPages, TeamPages
+from service.accounts.throttle import LoginThrottle
 from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
 from service.health import health
@@ -124,6 +125,12 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.storefront_reach = Reach(db_config.get_engine(), interval=settings.reach_flush_seconds)
     app.state.housekeeping = Housekeeping(db_config.get_engine(), settings)
+    app.state.login_throttle = LoginThrottle(
+        app.stores.get("login"),
+        limit=settings.login_attempts,
+        address_limit=settings.login_attempts_per_address,
+        window=settings.login_window,
+    )
     return app
 
 

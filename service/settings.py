@@ -29,6 +29,7 @@ class Settings:
     session_max_age: int = 12 * 3600
     api_token_max_age: int = 30 * 24 * 3600
     login_attempts: int = 5  # failures per username and address before a pause
+    login_attempts_per_address: int = 30  # failures from one address, whatever the usernames
     login_window: int = 15 * 60  # seconds
     # Rendered public storefront pages kept in the process (off: every request queries and renders).
     storefront_cache: bool = True

@@ -30,16 +30,8 @@ from service.reports.summaries import SummaryService
 from service.web import LANG_COOKIE, Form, flash, parse_form, safe_next, utcnow
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    settings = request.app.state.settings
-    return LoginThrottle(
-        request.app.stores.get("login"), limit=settings.login_attempts, window=settings.login_window
-    )
-
-
-def _throttle_key(request: Request, username: str) -> str:
-    host = request.client.host if request.client else "?"
-    return f"{username.strip().lower()}|{host}"
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 class TooManyAttempts(DomainError):
@@ -48,18 +40,17 @@ class TooManyAttempts(DomainError):
 
 async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
     """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
-    throttle = _throttle(request)
-    key = _throttle_key(request, username)
-    if wait := await throttle.wait_seconds(key):
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _address(request)
+    if wait := await throttle.take(username=username, address=address):
         raise TooManyAttempts(
             N_("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút."),
             minutes=max(1, round(wait / 60)),
         )
     user = await AccountService(db).authenticate(username=username, password=password)
     if user is None:
-        await throttle.failed(key)
         raise DomainError(N_("Tên đăng nhập hoặc mật khẩu không đúng."), status_code=401)
-    await throttle.succeeded(key)
+    await throttle.succeeded(username=username, address=address)
     return user
 
 

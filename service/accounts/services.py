@@ -9,7 +9,7 @@ from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.models import ApiToken, Team, User
-from service.accounts.passwords import burn_verification, hash_password, verify_password
+from service.accounts.passwords import burn_verification, hash_password_async, verify_password
 from service.accounts.schemas import (
     CurrentUser,
     MemberForm,
@@ -44,9 +44,9 @@ class AccountService:
         """The active user with these credentials, or None, taking the same time either way."""
         user = await self.session.scalar(select(User).where(User.username == nfc(username).lower()))
         if user is None or not user.active:
-            burn_verification(password)
+            await burn_verification(password)
             return None
-        return user if verify_password(user.password_hash, password) else None
+        return user if await verify_password(user.password_hash, password) else None
 
     async def issue_token(self, *, user_id: uuid.UUID, now: datetime, max_age: int) -> tuple[str, datetime]:
         token = secrets.token_urlsafe(32)
@@ -145,7 +145,7 @@ class AccountService:
             province_code = commune.province_code
         user = User(
             username=username,
-            password_hash=password_hash or hash_password(password),
+            password_hash=password_hash or await hash_password_async(password),
             full_name=nfc(full_name),
             phone=phone or None,
             role=role,

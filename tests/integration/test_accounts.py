@@ -68,6 +68,30 @@ async def test_repeated_failures_pause_logins_even_with_the_right_password(clien
     assert other.status_code == 201
 
 
+async def test_parallel_wrong_passwords_are_counted_before_they_are_checked(client) -> None:
+    import asyncio
+
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/session", json={"username": "demo-leader", "password": f"wrong-{n}"})
+            for n in range(30)
+        )
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [401] * 5 + [429] * 25  # only the allowed five reached the password check
+
+
+async def test_one_address_trying_many_usernames_is_paused(client, settings) -> None:
+    limit = settings.login_attempts_per_address
+    for n in range(limit):
+        response = await client.post("/api/v1/session", json={"username": f"guess-{n}", "password": "x" * 10})
+        assert response.status_code == 401
+    fresh = await client.post(
+        "/api/v1/session", json={"username": "demo-volunteer", "password": "demo-password"}
+    )
+    assert fresh.status_code == 429  # a name never tried before, from the same address
+
+
 async def test_deactivated_account_cannot_sign_in_and_its_tokens_stop_working(client) -> None:
     headers = await api_token(client, "demo-volunteer")
     await browser_login(client, "demo-leader")
