@@ -16,6 +16,7 @@ from service import __version__
 from service.accounts.middleware import AuthMiddleware
 from service.accounts.routes import SessionApi, SessionPages, TeamPages
 from service.accounts.throttle import LoginThrottle
+from service.bodies import check_body
 from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
 from service.health import health
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=settings.debug,
+        before_request=check_body,
         on_startup=[_start_reach, _start_housekeeping],
         on_shutdown=[_stop_housekeeping, _stop_reach],
     )

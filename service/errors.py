@@ -143,6 +143,10 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
 
 
 def handle_http_exception(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):  # the body's JSON, too deep
+        return handle_domain_error(
+            request, DomainError(N_("Dữ liệu gửi lên lồng nhau quá sâu."), field="body")
+        )
     status = exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
     if status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
