@@ -323,6 +323,26 @@ def cmd_bench_data(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_bench_data(settings, args))
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from service import backups
+
+    try:
+        if args.action == "backup":
+            backups.backup(settings, Path(args.file))
+            print(f"backup written to {args.file}: {backups.check(Path(args.file))}")
+        elif args.action == "restore":
+            backups.restore(settings, Path(args.file))
+            print(f"database restored from {args.file}")
+        else:
+            print(backups.check(Path(args.file)))
+    except backups.BackupError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     import uuid
 
@@ -337,6 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     serve.set_defaults(func=cmd_serve)
+
+    for action, text in (
+        ("backup", "write a consistent copy of the database to FILE, while the service runs"),
+        ("restore", "replace the database's contents with the backup in FILE (stop the service first)"),
+        ("check-backup", "check that FILE is a complete backup"),
+    ):
+        command = sub.add_parser(action, help=text)
+        command.add_argument("file")
+        command.set_defaults(func=cmd_backup, action=action)
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade", "current"])
