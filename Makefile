@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint messages bench clean
+.PHONY: run test test-tools lint messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,23 @@ run: $(VENV)/.installed
 	$(BIN)/onboard seed-demo --if-empty
 	$(BIN)/onboard serve
 
-test: $(VENV)/.installed-test
+# What the suite drives besides Python: Debian's Chromium (browser tests), poppler's pdftoppm (posters
+# read back as images) and Noto fonts. Installed when this runs as root with apt; otherwise one line says
+# what to install, before any test runs.
+SYSTEM_TOOLS := chromium:chromium pdftoppm:poppler-utils
+test-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing fonts-noto-core >/dev/null; \
+	  else \
+	    echo "make test needs:$$missing (Debian: sudo apt-get install$$missing fonts-noto-core)"; exit 1; \
+	  fi; \
+	fi
+
+test: $(VENV)/.installed-test test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (and ratios against a baseline measured in the same run).
