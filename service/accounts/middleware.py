@@ -1,6 +1,5 @@
 """Who is calling: a bearer token (tablets, scripts) or the signed session cookie (browser pages)."""
 
-import uuid
 from datetime import UTC, datetime
 
 from litestar.datastructures import Headers
@@ -29,8 +28,12 @@ class AuthMiddleware(ASGIMiddleware):
                 )
             scope["auth"] = "bearer"
         # The session cookie is not accepted for API writes: those carry no CSRF token.
-        elif isinstance(session, dict) and session.get("uid") and not api_write:
+        elif isinstance(session, dict) and session.get("sid") and not api_write:
+            # The cookie names a session kept on the server (ended by sign-out or by disabling the
+            # account); a cookie without one, or whose session ended, is no longer signed in.
             async with scope["app"].state.session_maker() as db:
-                scope["user"] = await AccountService(db).current_user(user_id=uuid.UUID(session["uid"]))
+                scope["user"] = await AccountService(db).user_for_token(
+                    token=str(session["sid"]), now=datetime.now(UTC)
+                )
             scope["auth"] = "session"
         await next_app(scope, receive, send)

@@ -79,15 +79,23 @@ class SessionPages(Controller):
                 context={"values": {"username": username}, "error": exc.text(), "next": target},
                 status_code=exc.status_code,
             )
+        # The cookie carries a server-side session (a token row): signing out or disabling the
+        # account ends it everywhere, and a copied cookie stops working with it.
+        session_token, _ = await AccountService(db_session).issue_token(
+            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.session_max_age
+        )
         request.clear_session()
-        request.set_session({"uid": str(user.id)})
+        request.set_session({"sid": session_token})
         response = Redirect(target, status_code=303)
         if user.locale in LOCALES and not request.query_params.get("lang"):
             response.set_cookie(LANG_COOKIE, user.locale, max_age=365 * 86400, samesite="lax")
         return response
 
     @post("/logout", name="accounts.logout")
-    async def logout(self, request: Request) -> Redirect:
+    async def logout(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Redirect:
+        session = request.session if isinstance(request.session, dict) else {}
+        if session.get("sid"):
+            await AccountService(db_session).revoke_token(token=str(session["sid"]))
         request.clear_session()
         flash(request, gettext("Bạn đã đăng xuất."), "info")
         return Redirect("/login", status_code=303)

@@ -165,6 +165,8 @@ class AccountService:
         if user is None:
             raise NotFound()
         user.active = active
+        if not active:  # every session and token ends; enabling the account again starts afresh
+            await self.session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
         return user
 
     async def deactivate_member(self, *, by: CurrentUser, user_id: uuid.UUID) -> User:

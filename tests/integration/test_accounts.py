@@ -109,6 +109,40 @@ async def test_deactivated_account_cannot_sign_in_and_its_tokens_stop_working(cl
     assert again.status_code == 401
 
 
+def _signed_in(response) -> bool:
+    return response.status_code == 200
+
+
+async def test_a_copied_session_cookie_stops_working_at_sign_out(client) -> None:
+    await browser_login(client, "demo-volunteer")
+    copied = client.cookies.get("onboard_session")
+    assert _signed_in(await client.get("/", follow_redirects=False))
+    assert (await post_form(client, "/", "/logout", {})).status_code == 303
+    client.cookies.set("onboard_session", copied)  # someone kept the cookie from before
+    replay = await client.get("/", follow_redirects=False)
+    assert replay.status_code in (302, 303, 307) and replay.headers["location"].startswith("/login")
+
+
+async def test_disabling_an_account_ends_its_sessions_and_enabling_it_does_not_revive_them(client) -> None:
+    from service.accounts.services import AccountService
+
+    await browser_login(client, "demo-volunteer")
+    kept = client.cookies.get("onboard_session")
+    assert _signed_in(await client.get("/", follow_redirects=False))
+    async with client.app.state.session_maker() as db:
+        await AccountService(db).set_active(username="demo-volunteer", active=False)
+        await db.commit()
+    assert not _signed_in(await client.get("/", follow_redirects=False))
+    async with client.app.state.session_maker() as db:
+        await AccountService(db).set_active(username="demo-volunteer", active=True)
+        await db.commit()
+    client.cookies.set("onboard_session", kept)
+    assert not _signed_in(await client.get("/", follow_redirects=False))  # the old session stays ended
+    client.cookies.clear()
+    await browser_login(client, "demo-volunteer")
+    assert _signed_in(await client.get("/", follow_redirects=False))  # a new sign-in works
+
+
 async def test_form_posts_without_csrf_token_are_refused(client) -> None:
     await client.get("/login")
     response = await client.post("/login", data={"username": "demo-volunteer", "password": "demo-password"})
