@@ -6,6 +6,7 @@ import unicodedata
 import uuid
 
 from tests.helpers import api_token, browser_login, csrf_from
+from tests.integration.lock_wait import PATIENCE, LockWait
 
 PRODUCE = (
     "bưởi Phúc Trạch",
@@ -346,10 +347,11 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
     from service.merchants.schemas import MerchantIn
     from service.merchants.services import MerchantService
 
-    engine = create_engine(settings)
+    engine, loser_engine = create_engine(settings), create_engine(settings)
     sessions = session_maker(engine)
+    lock = LockWait(loser_engine, holding=engine)
     try:
-        async with sessions() as first, sessions() as second, sessions() as reader:
+        async with sessions() as first, session_maker(loser_engine)() as second, sessions() as reader:
             user_id = await reader.scalar(select(User.id).where(User.username == VOLUNTEER))
             user = await AccountService(reader).current_user(user_id=user_id)
             data = MerchantIn(**payload())
@@ -359,21 +361,24 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
                 by=user, data=data, key="race", request_hash=digest, at=at
             )
             assert not replayed
+            await lock.watch(second)
             loser = asyncio.create_task(
                 MerchantService(second).register_once(
                     by=user, data=data, key="race", request_hash=digest, at=at
                 )
             )
-            await asyncio.sleep(0.5)  # the loser is now waiting on the winner's lock
+            await lock.blocked()  # the loser found nothing committed, wrote, and waits on the winner
             await first.commit()
-            lost, replayed = await loser
+            lost, replayed = await asyncio.wait_for(loser, timeout=PATIENCE)
             await second.commit()
+            lock.assert_waited()
             assert replayed and lost == won
             await reader.rollback()
             count = select(func.count()).where(Merchant.business_name == data.business_name)
             assert await reader.scalar(count) == 1
     finally:
         await engine.dispose()
+        await loser_engine.dispose()
 
 
 async def _seed_market(client, headers) -> dict[str, dict]:
