@@ -2,6 +2,7 @@
 printed QR text), onboarding notes and shop links, storefront audit values. Rows stay, so counts,
 banks, stages and the stage log are unchanged; nothing then renders a QR from an erased account."""
 
+import itertools
 import json
 import re
 import uuid
@@ -25,6 +26,8 @@ VOLUNTEER, OFFICER = "demo-volunteer", "demo-commune"
 OWNER = "Phạm Thị Hoa"
 HOLDER = "PHAM THI HOA"
 VCB, BIDV = ("970436", "0011009876543"), ("970418", "12010000654321")
+# Phones of the traders registered here: distinct, and far from the demo traders' (0905 1xx xxx).
+_phones = itertools.count(800001)
 RANDOM_FIELDS = ("id", "merchant_id", "created_at", "created_by_id")  # uuid4s and timestamps
 
 
@@ -36,7 +39,7 @@ async def trader(client, headers) -> str:
             "business_name": "Bánh canh Cô Hoa",
             "category": "food_drink",
             "owner_name": OWNER,
-            "owner_phone": f"0905{uuid.uuid4().int % 10**6:06d}",
+            "owner_phone": f"0905{next(_phones):06d}",
             "commune_code": "19753",
             "market": "Chợ Đông Ba",
             "stall": "D-03",
