@@ -104,13 +104,13 @@ async def untrue(settings: Settings, got: dict, level: str, code: str | None) ->
     return truth.differences(got, expected, f"{level} {code or ''}".strip())
 
 
-async def busy_commune(client, settings) -> dict[str, str]:
+async def busy_commune(client, settings, clock=now) -> dict[str, str]:
     """A day's work in commune 19753 through every write path: registrations, claims backdated so
     that QR codes are 30+ days old, a regression, visits, a merchant moved to a village, a deletion,
-    a merge, a spreadsheet import. Returns merchant ids by role in the story."""
+    a merge, a spreadsheet import. Returns merchant ids by role in the story. `clock`: the app's."""
     volunteer = await api_token(client, VOLUNTEER)
     leader = await api_token(client, LEADER)
-    t = now()
+    t = clock()
     ids = {}
     for name in ("unused", "active", "listed", "moved", "deleted", "survivor", "duplicate", "regressed"):
         ids[name] = (await register(client, volunteer))["id"]
@@ -124,8 +124,8 @@ async def busy_commune(client, settings) -> dict[str, str]:
     await claim(client, volunteer, ids["regressed"], "qr_issued", t - timedelta(days=2), kind="regressed")
     await claim(client, volunteer, ids["listed"], "identity", t - timedelta(days=3))
     for name in ("unused", "active", "survivor", "duplicate"):  # a visit cannot predate registration
-        await visit(client, volunteer, ids[name], now())
-        await visit(client, volunteer, ids[name], now())
+        await visit(client, volunteer, ids[name], clock())
+        await visit(client, volunteer, ids[name], clock())
     village = (await client.get(f"/api/v1/areas/communes/{COMMUNE}/villages", headers=leader)).json()
     village_id = (village["items"] if isinstance(village, dict) else village)[0]["id"]
     moved = await client.patch(
