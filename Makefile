@@ -22,8 +22,9 @@ run: $(VENV)/.installed
 	$(BIN)/onboard seed-demo --if-empty
 	$(BIN)/onboard serve
 
+# Property tests draw the same examples on every run; HYPOTHESIS_PROFILE=dev make test explores.
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (and ratios against a baseline measured in the same run).
 bench: $(VENV)/.installed-test

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from service import migrate
@@ -30,6 +31,13 @@ PG_URL = os.environ.get("ONBOARD_TEST_DATABASE_URL")
 SECRET = "test-secret-key-0123456789"
 VIETNAM = timezone(timedelta(hours=7))
 _counter = itertools.count()
+
+# Property tests: "ci" (what `make test` and CI use) draws the same examples on every run, with no
+# time limit per example on a busy machine and no examples replayed from an earlier run's database,
+# so a red run always means a bug; "dev" (plain pytest) explores new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 class Clock:
