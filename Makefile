@@ -38,8 +38,9 @@ test-tools:
 	  fi; \
 	fi
 
+# Property tests draw the same examples on every run; HYPOTHESIS_PROFILE=dev make test explores.
 test: $(VENV)/.installed-test test-tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures (and ratios against a baseline measured in the same run).
 bench: $(VENV)/.installed-test

@@ -37,7 +37,7 @@ from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
 from service.storefronts.reach import Reach
 from service.storefronts.routes import StorefrontPages, media_router
-from service.web import LocaleMiddleware, template_config
+from service.web import ClockMiddleware, LocaleMiddleware, template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> Litestar:
         secure=settings.secure_cookies,
     )
     middleware = [
+        ClockMiddleware(clock=settings.clock) if settings.clock is not None else None,
         RequestLogMiddleware() if settings.log_requests else None,
         sessions.middleware,
         AuthMiddleware(),

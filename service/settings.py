@@ -2,7 +2,9 @@
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,9 @@ class Settings:
     # Seconds between writes of the storefront view and QR fetch counts kept in memory (0: only when
     # the app stops).
     reach_flush_seconds: float = 5.0
+    # The moment requests are handled at (an aware datetime); None: the system clock. Not from the
+    # environment: tests pin it to check figures that depend on "today".
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 16:

@@ -1,6 +1,7 @@
 """Web plumbing: templates and their filters, locale choice, form parsing, flash messages."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -177,9 +178,30 @@ def safe_next(target: Any) -> str | None:
 Form = URLEncodedBody[dict[str, Any]]  # a page's form, as the browser posts it
 
 
+_request_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("request_clock", default=None)
+
+
 def utcnow() -> datetime:
-    """The moment a request is handled (the write paths take it as `at`)."""
-    return datetime.now(UTC)
+    """The moment a request is handled (the write paths take it as `at`): the app's own clock when
+    its settings give one (tests pin "today" that way), the system's otherwise."""
+    clock = _request_clock.get()
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+class ClockMiddleware(ASGIMiddleware):
+    """Hands `Settings.clock` to `utcnow` for the requests of one app."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, *, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = _request_clock.set(self.clock)
+        try:
+            await next_app(scope, receive, send)
+        finally:
+            _request_clock.reset(token)
 
 
 def replay_response(result: Replay, *, replayed: bool) -> Response:

@@ -10,13 +10,16 @@ import itertools
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from service import migrate
@@ -26,7 +29,45 @@ from service.settings import Settings
 
 PG_URL = os.environ.get("ONBOARD_TEST_DATABASE_URL")
 SECRET = "test-secret-key-0123456789"
+VIETNAM = timezone(timedelta(hours=7))
 _counter = itertools.count()
+
+# Property tests: "ci" (what `make test` and CI use) draws the same examples on every run, with no
+# time limit per example on a busy machine and no examples replayed from an earlier run's database,
+# so a red run always means a bug; "dev" (plain pytest) explores new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+class Clock:
+    """Time that starts at a chosen moment and runs at the real pace, for the app (`Settings.clock`)
+    and the test alike: figures that depend on "today" are checked at a moment the test chose."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._began = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._began)
+
+
+def just_after_midnight_on_the_first() -> datetime:
+    """00:02 in Vietnam on the first of next month, the moment a new day, week and month have just
+    begun (in UTC it is still the previous day). In the near future, so sessions and API tokens made
+    then are valid at the real time too."""
+    today = datetime.now(VIETNAM).date()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return datetime(first.year, first.month, 1, 0, 2, tzinfo=VIETNAM).astimezone(UTC)
+
+
+def client_at(settings: Settings, clock: Clock):
+    """A test client of an app whose requests are handled at `clock`'s time."""
+    from litestar.testing import AsyncTestClient
+
+    from service.app import create_app
+
+    return AsyncTestClient(create_app(replace(settings, clock=clock)), base_url="http://127.0.0.1:8000")
 
 
 def run_blocking(fn, *args):
@@ -127,4 +168,16 @@ async def client(settings: Settings) -> AsyncIterator:
     from service.app import create_app
 
     async with AsyncTestClient(create_app(settings), base_url="http://127.0.0.1:8000") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(just_after_midnight_on_the_first())
+
+
+@pytest.fixture
+async def pinned_client(settings: Settings, clock: Clock) -> AsyncIterator:
+    """The app over HTTP with its clock at `clock` (00:02 in Vietnam on the first of a month)."""
+    async with client_at(settings, clock) as test_client:
         yield test_client

@@ -1,6 +1,7 @@
 """What a browser or a tablet does to sign in, for the integration tests."""
 
 import re
+from html.parser import HTMLParser
 
 DEMO_PASSWORD = "demo-password"
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -33,3 +34,31 @@ async def post_form(client, page_url: str, action: str, data: dict[str, str]):
     return await client.post(
         action, data={**data, "_csrf_token": csrf_from(page.text)}, follow_redirects=False
     )
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "title"):
+            self._hidden += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "title") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """What a person reads on the page: its text, without attributes (the CSRF token, ids, links),
+    scripts, styles or the title. Look for personal data here, not in the raw HTML, where random
+    tokens can contain any short run of digits."""
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())

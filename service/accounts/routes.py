@@ -88,7 +88,13 @@ class SessionPages(Controller):
         request.set_session({"sid": session_token})
         response = Redirect(target, status_code=303)
         if user.locale in LOCALES and not request.query_params.get("lang"):
-            response.set_cookie(LANG_COOKIE, user.locale, max_age=365 * 86400, samesite="lax")
+            response.set_cookie(
+                LANG_COOKIE,
+                user.locale,
+                max_age=365 * 86400,
+                samesite="lax",
+                secure=request.app.state.settings.secure_cookies,
+            )
         return response
 
     @post("/logout", name="accounts.logout")

@@ -13,6 +13,18 @@ from tests.integration.test_merchant_merge import extra_tables as extra_tables  
 PHONE, CCCD = "+84912345678", "079185123456"
 
 
+def leaves(value):
+    """Every number and string inside a JSON value."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
 async def _trader(client, **overrides) -> dict:
     values = body(
         owner_id_number=CCCD, tax_code="001085012345", notes="Bán từ 5 giờ sáng", lat=16.47, lon=107.58
@@ -139,19 +151,16 @@ async def test_erasure_anonymizes_the_person_and_keeps_the_statistics(client, se
     )
     assert (await client.get("/api/v1/merchants", headers=officer)).json()["total"] == before
 
-    history = (await client.get(f"/api/v1/merchants/{created['id']}/audit", headers=admin)).text
-    for secret in (
-        "912345678",
-        "987654321",
-        "912000999",
-        "Trần Thị Kéo",
-        CCCD,
-        "001085012345",
-        "16.47",
-        "Bún bò",
-    ):
-        assert secret not in history, secret
-    entries = json.loads(history)
+    entries = (await client.get(f"/api/v1/merchants/{created['id']}/audit", headers=admin)).json()
+    # The values the entries record: what changed, not when or by whom (timestamps and ids are
+    # random enough to contain any short run of digits).
+    recorded = [value for entry in entries for value in leaves(entry["changes"])]
+    for secret in ("912345678", "987654321", "912000999", "Trần Thị Kéo", CCCD, "001085012345", "Bún bò"):
+        assert not any(secret in str(value) for value in recorded), secret
+    for coordinate in (16.47, 107.58):
+        assert coordinate not in recorded and str(coordinate) not in map(str, recorded), coordinate
+    coordinates = [entry["changes"][f] for entry in entries for f in ("lat", "lon") if f in entry["changes"]]
+    assert coordinates and all(16.47 not in pair and 107.58 not in pair for pair in coordinates)
     assert entries[0]["action"] == "erase" and "owner_phone" in entries[0]["changes"]["erased"][1]
     update = next(e for e in entries if e["action"] == "update")
     assert update["changes"]["owner_phone"] == ["•••", "•••"]  # who changed what, when: kept
@@ -256,3 +265,61 @@ async def test_erasure_from_the_page(client) -> None:
     detail = await client.get(done.headers["location"])
     assert 'id="erased-note"' in detail.text and "Đã xóa dữ liệu cá nhân" in detail.text
     assert 'id="erase-link"' not in detail.text
+
+
+async def test_subject_export_includes_deleted_records_with_all_they_hold(client) -> None:
+    created = await _trader(client)
+    leader = await api_token(client, LEADER)
+    assert (await client.delete(f"/api/v1/merchants/{created['id']}", headers=leader)).status_code == 204
+    assert (await client.get(f"/api/v1/merchants/{created['id']}", headers=leader)).status_code == 404
+
+    response = await client.post(
+        "/api/v1/merchants/data-subject-export", json={"phone": "0912 345 678"}, headers=leader
+    )
+    assert response.status_code == 200, response.text
+    (record,) = response.json()["merchants"]  # gone from the lists, not from what is held
+    assert record["id"] == created["id"] and record["deleted_at"] is not None
+    assert (record["owner_name"], record["owner_phone"], record["owner_id_number"]) == (
+        created["owner_name"],
+        PHONE,
+        CCCD,
+    )
+    assert (record["notes"], record["lat"], record["lon"]) == ("Bán từ 5 giờ sáng", 16.47, 107.58)
+    actions = [e["action"] for e in response.json()["audit"] if e["merchant_id"] == created["id"]]
+    assert {"create", "delete"} <= set(actions)
+
+
+async def test_an_administrator_erases_a_trader_anywhere_and_is_recorded_as_the_one_who_did(client) -> None:
+    created = await _trader(client)  # in Phú Xuân, Huế
+    url = f"/api/v1/merchants/{created['id']}/erasure"
+    other_commune = await client.post(url, json={}, headers=await api_token(client, "canbo-kimlong"))
+    assert other_commune.status_code in (403, 404)  # a commune officer erases in their commune only
+    admin = await api_token(client, "demo-admin")
+    me = (await client.get("/api/v1/me", headers=admin)).json()
+
+    response = await client.post(url, json={}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["merchant_ids"] == [created["id"]]
+    erased = (await client.get(f"/api/v1/merchants/{created['id']}", headers=admin)).json()
+    assert (erased["owner_name"], erased["owner_phone"], erased["owner_id_number"]) == ("Đã xóa", "", None)
+    assert (erased["tax_code"], erased["notes"], erased["lat"], erased["consent_purposes"]) == (
+        None,
+        None,
+        None,
+        [],
+    )
+    assert (erased["kind"], erased["commune_code"], erased["team_id"]) == (
+        created["kind"],
+        created["commune_code"],
+        created["team_id"],
+    )
+    (entry,) = [
+        e
+        for e in (await client.get(f"/api/v1/merchants/{created['id']}/audit", headers=admin)).json()
+        if e["action"] == "erase"
+    ]
+    assert entry["actor_id"] == me["id"]
+    found = await client.post(
+        "/api/v1/merchants/data-subject-export", json={"id_number": CCCD}, headers=admin
+    )
+    assert found.json()["merchants"] == []

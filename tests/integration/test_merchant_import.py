@@ -609,3 +609,84 @@ async def test_export_is_empty_but_valid_when_nothing_is_in_scope(client, fmt) -
         assert _sheet(response.content) == []
     else:
         assert len(response.content.decode("utf-8-sig").splitlines()) == 1
+
+
+FAIL_STAGE_EVENTS = {  # a database that fails while the import writes: a full disk, a lost connection
+    "sqlite": [
+        "CREATE TRIGGER fail_midway BEFORE INSERT ON stage_events "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fail_midway() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk I/O error (test)'; END $$",
+        "CREATE TRIGGER fail_midway BEFORE INSERT ON stage_events "
+        "FOR EACH ROW EXECUTE FUNCTION fail_midway()",
+    ],
+}
+HEAL = {"sqlite": ["DROP TRIGGER fail_midway"], "postgresql": ["DROP TRIGGER fail_midway ON stage_events"]}
+
+
+async def _run_sql(settings, statements: list[str]) -> None:
+    from sqlalchemy import text
+
+    from service.db import create_engine
+
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _stored(settings) -> dict:
+    """What the import writes: merchants, their audit entries and stage events, the report counters."""
+    from sqlalchemy import func, select
+
+    from service.audit import AuditEntry
+    from service.db import create_engine, session_maker
+    from service.merchants.models import Merchant
+    from service.onboarding.models import StageEvent
+    from service.reports import counters
+
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            return {
+                "merchants": await session.scalar(select(func.count()).select_from(Merchant)),
+                "imported": await session.scalar(
+                    select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "import")
+                ),
+                "stage events": await session.scalar(select(func.count()).select_from(StageEvent)),
+                "counters": await counters.stored(session),
+            }
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failure_in_the_middle_of_the_write_leaves_nothing_written(client, settings) -> None:
+    """The merchants' rows and their audit entries are written, then the database fails on the
+    stage events: the whole import is rolled back, and the same preview commits once it is healthy."""
+    await browser_login(client, LEADER)
+    preview = await upload(client, csv_bytes([GOOD_HEADER, *GOOD_ROWS]), "sach.csv")
+    assert "3 dòng · 3 dòng hợp lệ" in preview.text
+    before = await _stored(settings)
+    dialect = "sqlite" if settings.is_sqlite else "postgresql"
+    await _run_sql(settings, FAIL_STAGE_EVENTS[dialect])
+
+    failed = await client.post(
+        "/merchants/import/commit", data=commit_form(preview.text), follow_redirects=False
+    )
+    assert failed.status_code == 500
+    assert await _stored(settings) == before
+    assert await count(client) == 0
+
+    await _run_sql(settings, HEAL[dialect])
+    again = await client.post(
+        "/merchants/import/commit", data=commit_form(preview.text), follow_redirects=False
+    )
+    assert again.status_code == 303, again.text
+    after = await _stored(settings)
+    assert (after["merchants"], after["imported"]) == (before["merchants"] + 3, before["imported"] + 3)
+    assert await count(client) == 3

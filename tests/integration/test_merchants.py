@@ -5,7 +5,8 @@ import asyncio
 import unicodedata
 import uuid
 
-from tests.helpers import api_token, browser_login, csrf_from
+from tests.helpers import api_token, browser_login, csrf_from, visible_text
+from tests.integration.lock_wait import PATIENCE, LockWait
 
 PRODUCE = (
     "bưởi Phúc Trạch",
@@ -107,18 +108,18 @@ async def test_registration_form_accepts_nfd_and_redirects_to_the_merchant(clien
     created = await client.post("/merchants/new", data=form, follow_redirects=False)
     assert created.status_code == 303, created.text
     detail = await client.get(created.headers["location"])
-    assert "Bánh canh cá lóc Dì Tư" in detail.text
+    assert "Bánh canh cá lóc Dì Tư" in visible_text(detail.text)  # NFC, in the page itself
     assert "0912 345 678" in detail.text
+    again = await client.post("/merchants/new", data=form, follow_redirects=False)  # a double tap
+    assert again.status_code == 303 and again.headers["location"] == created.headers["location"]
     search = (
         await client.get(
             "/api/v1/merchants", params={"q": "banh canh"}, headers=await api_token(client, VOLUNTEER)
         )
     ).json()
     assert [m["business_name"] for m in search["items"]] == ["Bánh canh cá lóc Dì Tư"]
-    assert search["items"][0]["consent_purposes"] == ["storefront", "statistics"]
-    again = await client.post("/merchants/new", data=form, follow_redirects=False)
-    assert again.status_code == 303 and again.headers["location"] == created.headers["location"]
     assert search["total"] == 1
+    assert search["items"][0]["consent_purposes"] == ["storefront", "statistics"]
 
 
 async def test_every_bad_field_is_reported_at_once(client) -> None:
@@ -162,9 +163,14 @@ async def test_a_landline_is_refused_for_the_traders_phone(client) -> None:
 
 async def test_field_errors_are_in_english_on_request(client) -> None:
     headers = {**await api_token(client, VOLUNTEER), "Accept-Language": "en"}
-    response = await register(client, headers, owner_phone="0123456789")
+    response = await register(client, headers, owner_phone="0123456789", owner_id_number="12345")
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "owner_phone"
+    assert response.json()["errors"] == [
+        {"field": "owner_phone", "message": "This phone number is not valid."},
+        {"field": "owner_id_number", "message": "A citizen ID number has exactly 12 digits."},
+    ]
+    vietnamese = await register(client, {**headers, "Accept-Language": "vi"}, owner_phone="0123456789")
+    assert vietnamese.json()["errors"] == [{"field": "owner_phone", "message": "Số điện thoại không hợp lệ."}]
 
 
 async def test_invalid_form_redisplays_every_error_with_what_was_typed(client) -> None:
@@ -346,10 +352,11 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
     from service.merchants.schemas import MerchantIn
     from service.merchants.services import MerchantService
 
-    engine = create_engine(settings)
+    engine, loser_engine = create_engine(settings), create_engine(settings)
     sessions = session_maker(engine)
+    lock = LockWait(loser_engine, holding=engine)
     try:
-        async with sessions() as first, sessions() as second, sessions() as reader:
+        async with sessions() as first, session_maker(loser_engine)() as second, sessions() as reader:
             user_id = await reader.scalar(select(User.id).where(User.username == VOLUNTEER))
             user = await AccountService(reader).current_user(user_id=user_id)
             data = MerchantIn(**payload())
@@ -359,21 +366,24 @@ async def test_a_racing_duplicate_meets_the_unique_key_and_replays_the_winner(se
                 by=user, data=data, key="race", request_hash=digest, at=at
             )
             assert not replayed
+            await lock.watch(second)
             loser = asyncio.create_task(
                 MerchantService(second).register_once(
                     by=user, data=data, key="race", request_hash=digest, at=at
                 )
             )
-            await asyncio.sleep(0.5)  # the loser is now waiting on the winner's lock
+            await lock.blocked()  # the loser found nothing committed, wrote, and waits on the winner
             await first.commit()
-            lost, replayed = await loser
+            lost, replayed = await asyncio.wait_for(loser, timeout=PATIENCE)
             await second.commit()
+            lock.assert_waited()
             assert replayed and lost == won
             await reader.rollback()
             count = select(func.count()).where(Merchant.business_name == data.business_name)
             assert await reader.scalar(count) == 1
     finally:
         await engine.dispose()
+        await loser_engine.dispose()
 
 
 async def _seed_market(client, headers) -> dict[str, dict]:
@@ -619,6 +629,8 @@ async def test_audit_is_written_and_shown_to_leaders_not_volunteers(client) -> N
     assert 'id="audit"' in (await client.get(f"/merchants/{created['id']}")).text
     await browser_login(client, VOLUNTEER)
     assert 'id="audit"' not in (await client.get(f"/merchants/{created['id']}")).text
+    assert (await client.delete(url, headers=volunteer)).status_code == 403  # a live record
+    assert (await client.get(url, headers=leader)).json()["version"] == 2  # untouched
     deleted = await client.delete(url, headers=leader)
     assert deleted.status_code == 204
     assert (await client.get(url, headers=leader)).status_code == 404
@@ -628,4 +640,10 @@ async def test_audit_is_written_and_shown_to_leaders_not_volunteers(client) -> N
 async def test_volunteers_may_not_delete(client) -> None:
     volunteer = await api_token(client, VOLUNTEER)
     created = (await register(client, volunteer)).json()
-    assert (await client.delete(f"/api/v1/merchants/{created['id']}", headers=volunteer)).status_code == 403
+    url = f"/api/v1/merchants/{created['id']}"
+    assert (await client.delete(url, headers=volunteer)).status_code == 403
+    kept = await client.get(url, headers=volunteer)
+    assert kept.status_code == 200 and kept.json()["version"] == created["version"]
+    assert (await client.get("/api/v1/merchants", headers=volunteer)).json()["total"] == 1
+    leader = await api_token(client, LEADER)
+    assert (await client.delete(url, headers=leader)).status_code == 204  # the same request, allowed

@@ -3,15 +3,14 @@ verification, the worklist and its fair shares, the timeline, the leader's page,
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
-from litestar.testing import AsyncTestClient
+import pytest
 from sqlalchemy import delete, func, select, update
 
 from service import migrate
 from service.accounts.services import AccountService
-from service.app import create_app
 from service.audit import record as audit_record
 from service.db import create_engine, session_maker
 from service.merchants.models import Merchant
@@ -21,8 +20,9 @@ from service.onboarding.schemas import StageEventIn
 from service.onboarding.services import OnboardingService
 from service.onboarding.stages import local_date
 from service.settings import Settings
-from tests.conftest import SECRET, run_blocking
+from tests.conftest import SECRET, client_at, run_blocking
 from tests.helpers import api_token, browser_login, csrf_from
+from tests.integration.lock_wait import PATIENCE, LockWait
 
 # Tổ công nghệ số Gia Hội (commune 19753) has no demo traders: every count starts at zero.
 VOLUNTEER = "tnv-2-1"
@@ -48,8 +48,12 @@ NAMES = [
 _serial = iter(range(1, 10_000))
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+@pytest.fixture
+async def client(pinned_client):
+    """Every request of this module is handled at 00:02 in Vietnam on the first of a month (the
+    `clock` fixture, which the tests read too): "today", "sixty days ago" and the worklist's dates
+    are checked right after a new day, week and month began, and midnight never passes mid-test."""
+    return pinned_client
 
 
 def iso(at: datetime) -> str:
@@ -154,10 +158,10 @@ async def test_registration_records_the_registered_event(client) -> None:
     assert (await merchant(client, headers, merchant_id))["version"] == 1
 
 
-async def test_manual_claims_need_their_evidence(client) -> None:
+async def test_manual_claims_need_their_evidence(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     cases = [
         (event("identity", t), "note"),
         (event("ecommerce", t, link="shopee"), "link"),
@@ -181,10 +185,12 @@ async def test_manual_claims_need_their_evidence(client) -> None:
     assert (await timeline(client, headers, merchant_id))["current_stage"] == "registered"
 
 
-async def test_qr_active_needs_a_follow_up_visit_a_week_after_the_qr_with_customer_payments(client) -> None:
+async def test_qr_active_needs_a_follow_up_visit_a_week_after_the_qr_with_customer_payments(
+    client, clock
+) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     await claim(client, headers, merchant_id, "qr_issued", t - timedelta(days=10))
     too_soon = event(
         "qr_active", t, visit_on=local_date(t - timedelta(days=5)).isoformat(), customer_payments_7d=4
@@ -207,10 +213,10 @@ async def test_qr_active_needs_a_follow_up_visit_a_week_after_the_qr_with_custom
     assert good["event"]["evidence"] == {"visit_on": local_date(t).isoformat(), "customer_payments_7d": 4}
 
 
-async def test_late_and_repeated_syncs_are_placed_by_when_they_happened(client) -> None:
+async def test_late_and_repeated_syncs_are_placed_by_when_they_happened(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     bank = event("bank_account", t - timedelta(days=20), note="Tài khoản Agribank của chủ hộ")
     first = await post_event(client, headers, merchant_id, bank)
     assert first.status_code == 201
@@ -270,10 +276,10 @@ async def test_late_and_repeated_syncs_are_placed_by_when_they_happened(client) 
     assert stored["version"] == 1  # stage changes leave the profile's optimistic lock alone
 
 
-async def test_a_stage_already_held_is_not_recorded_twice(client) -> None:
+async def test_a_stage_already_held_is_not_recorded_twice(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     await claim(client, headers, merchant_id, "identity", t - timedelta(hours=2))
     response = await post_event(client, headers, merchant_id, event("identity", t, note="Kiểm tra lại VNeID"))
     assert response.status_code == 200
@@ -285,10 +291,10 @@ async def test_a_stage_already_held_is_not_recorded_twice(client) -> None:
     assert len(stage_events) == 1
 
 
-async def test_only_visible_merchants_and_recording_roles(client) -> None:
+async def test_only_visible_merchants_and_recording_roles(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     outsider = await api_token(client, OTHER_TEAM)
     for path, body in (("stage-events", event("identity", t, note="Đã xem VNeID")), ("visits", visit(t))):
         response = await client.post(f"/api/v1/merchants/{merchant_id}/{path}", json=body, headers=outsider)
@@ -309,11 +315,11 @@ async def test_only_visible_merchants_and_recording_roles(client) -> None:
 # --- visits ------------------------------------------------------------------------------------
 
 
-async def test_a_visit_is_dated_between_the_registration_and_sixty_days_ago(client) -> None:
+async def test_a_visit_is_dated_between_the_registration_and_sixty_days_ago(client, clock) -> None:
     """A tablet that was offline sends the registration and the visit later, each with its own
     time; a visit before the registration, or older than 60 days, is refused by field."""
     headers = await api_token(client, VOLUNTEER)
-    t = now()
+    t = clock()
     merchant_id = await register(client, headers, registered_at=t - timedelta(days=3))
     assert (await merchant(client, headers, merchant_id))["created_at"][:10] == iso(t - timedelta(days=3))[
         :10
@@ -365,9 +371,9 @@ async def test_a_visit_is_dated_between_the_registration_and_sixty_days_ago(clie
         assert refused.json()["errors"][0]["field"] == "registered_at"
 
 
-async def test_a_visit_sets_the_follow_up_and_a_late_older_visit_does_not_undo_it(client) -> None:
+async def test_a_visit_sets_the_follow_up_and_a_late_older_visit_does_not_undo_it(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
-    t = now()
+    t = clock()
     merchant_id = await register(client, headers, registered_at=t - timedelta(days=5))
     plan = local_date(t) + timedelta(days=14)
     body = visit(
@@ -394,10 +400,10 @@ async def test_a_visit_sets_the_follow_up_and_a_late_older_visit_does_not_undo_i
     assert len(visits) == 2
 
 
-async def test_visit_validation_answers_field_errors(client) -> None:
+async def test_visit_validation_answers_field_errors(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
-    t = now()
+    t = clock()
     cases = [
         ({**visit(t), "outcome": None}, "outcome"),
         ({**visit(t), "minutes": 0}, "minutes"),
@@ -416,11 +422,11 @@ async def test_visit_validation_answers_field_errors(client) -> None:
 # --- review ------------------------------------------------------------------------------------
 
 
-async def test_leader_verifies_a_claim_and_rejects_another_with_a_reason(client) -> None:
+async def test_leader_verifies_a_claim_and_rejects_another_with_a_reason(client, clock) -> None:
     volunteer = await api_token(client, VOLUNTEER)
     leader = await api_token(client, LEADER)
     merchant_id = await register(client, volunteer)
-    t = now()
+    t = clock()
     await claim(client, volunteer, merchant_id, "identity", t - timedelta(hours=3))
     await claim(
         client,
@@ -474,10 +480,10 @@ async def test_leader_verifies_a_claim_and_rejects_another_with_a_reason(client)
     assert "✓ đã xác minh" in page.text and "Đường dẫn là trang cá nhân" in page.text
 
 
-async def test_leader_reviews_from_the_team_page(client) -> None:
+async def test_leader_reviews_from_the_team_page(client, clock) -> None:
     volunteer = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, volunteer)
-    await claim(client, volunteer, merchant_id, "identity", now() - timedelta(hours=1))
+    await claim(client, volunteer, merchant_id, "identity", clock() - timedelta(hours=1))
     await browser_login(client, LEADER)
     me = (await client.get("/api/v1/me")).json()
     page_url = f"/teams/{me['team']['id']}/progress"
@@ -503,12 +509,14 @@ async def test_leader_reviews_from_the_team_page(client) -> None:
 # --- concurrency -------------------------------------------------------------------------------
 
 
-async def test_two_volunteers_recording_the_same_stage_at_once_leave_one_event(client, settings) -> None:
+async def test_two_volunteers_recording_the_same_stage_at_once_leave_one_event(
+    client, settings, clock
+) -> None:
     headers = await api_token(client, VOLUNTEER)
     other = await api_token(client, OTHER_VOLUNTEERS[0])
     merchant_id = await register(client, headers)
-    t = now()
-    async with AsyncTestClient(create_app(settings), base_url="http://127.0.0.1:8000") as second:
+    t = clock()
+    async with client_at(settings, clock) as second:
         for round_ in range(3):  # identity, then a regression race, then identity again
             if round_ == 1:
                 bodies = [
@@ -542,7 +550,9 @@ async def test_two_volunteers_recording_the_same_stage_at_once_leave_one_event(c
     assert stored["current_stage"] == await replayed_stage(client, headers, merchant_id) == "qr_issued"
 
 
-async def test_the_merchant_row_lock_makes_the_second_writer_wait_and_see_the_first(client, settings) -> None:
+async def test_the_merchant_row_lock_makes_the_second_writer_wait_and_see_the_first(
+    client, settings, clock
+) -> None:
     """Two database sessions, deterministically interleaved: the second starts while the first holds
     the merchant, waits for it to commit, then finds the stage held (no second event)."""
     merchant_id = uuid.UUID(await register(client, await api_token(client, VOLUNTEER)))
@@ -551,7 +561,8 @@ async def test_the_merchant_row_lock_makes_the_second_writer_wait_and_see_the_fi
         for name in (VOLUNTEER, OTHER_VOLUNTEERS[0])
     ]
     engines = [create_engine(settings), create_engine(settings)]
-    t = now()
+    lock = LockWait(engines[1], holding=engines[0])
+    t = clock()
     try:
         async with session_maker(engines[0])() as a, session_maker(engines[1])() as b:
             first_user = await AccountService(a).current_user(user_id=uuid.UUID(ids[0]))
@@ -572,14 +583,16 @@ async def test_the_merchant_row_lock_makes_the_second_writer_wait_and_see_the_fi
 
                 first, _ = await claim_in(a, first_user, first_id, 0)
                 assert first.status_code == 201
+                await lock.watch(b)
                 waiting = asyncio.create_task(
                     claim_in(b, second_user if round_ == 0 else first_user, second_id, 1)
                 )
-                await asyncio.sleep(0.5)
-                assert not waiting.done()  # held back by the first session's lock on the merchant
+                await lock.blocked()  # held back by the first session's lock on the merchant
+                assert not waiting.done()
                 await a.commit()
-                second, replayed = await asyncio.wait_for(waiting, timeout=15)
+                second, replayed = await asyncio.wait_for(waiting, timeout=PATIENCE)
                 await b.commit()
+                lock.assert_waited()
                 if round_ == 0:
                     assert (second.status_code, replayed) == (200, False)  # the stage was already held
                     assert msgspec.json.decode(second.body)["current_stage"] == "identity"
@@ -600,14 +613,14 @@ async def test_the_merchant_row_lock_makes_the_second_writer_wait_and_see_the_fi
 # --- automatic events --------------------------------------------------------------------------
 
 
-async def test_record_automatic_is_idempotent(client, settings) -> None:
+async def test_record_automatic_is_idempotent(client, settings, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = uuid.UUID(await register(client, headers))
     engine = create_engine(settings)
     try:
         async with session_maker(engine)() as session:
             service = OnboardingService(session)
-            t = now()
+            t = clock()
             first = await service.record_automatic(
                 merchant_id=merchant_id, stage="qr_issued", at=t, by=None, source_id="poster-1"
             )
@@ -639,10 +652,10 @@ async def test_record_automatic_is_idempotent(client, settings) -> None:
     assert {s["code"]: s["status"] for s in body["ladder"]}["qr_issued"] == "automatic"
 
 
-async def test_imports_and_merges_have_their_service_functions(client, settings) -> None:
+async def test_imports_and_merges_have_their_service_functions(client, settings, clock) -> None:
     """`record_registered` (for MerchantService.on_imported) and `recompute` (for on_merged)."""
     headers = await api_token(client, VOLUNTEER)
-    t = now()
+    t = clock()
     survivor, duplicate = (
         uuid.UUID(await register(client, headers, registered_at=t - timedelta(days=4))),
         uuid.UUID(await register(client, headers, registered_at=t - timedelta(days=4))),
@@ -685,9 +698,9 @@ async def test_imports_and_merges_have_their_service_functions(client, settings)
 # --- the worklist ------------------------------------------------------------------------------
 
 
-async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(client) -> None:
+async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
-    t = now()
+    t = clock()
     due = await register(client, headers, registered_at=t - timedelta(days=11))
     await claim(client, headers, due, "bank_account", t - timedelta(days=10))
     body = visit(t - timedelta(days=10), next_follow_up=local_date(t).isoformat())
@@ -736,10 +749,10 @@ async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(c
             for r in rows
         )
         assert ("installed_not_using" in item["reasons"]) == stages.installed_not_using(
-            qr_issued_at=progress.reached.get("qr_issued"), held=list(progress.reached), now=now()
+            qr_issued_at=progress.reached.get("qr_issued"), held=list(progress.reached), now=clock()
         )
         assert ("stalled" in item["reasons"]) == stages.stalled(
-            stage=progress.stage, reached_at=progress.reached_at, now=now()
+            stage=progress.stage, reached_at=progress.reached_at, now=clock()
         )
 
     # Doing the work takes the items off the list.
@@ -755,13 +768,13 @@ async def test_the_worklist_lists_what_needs_doing_and_changes_when_it_is_done(c
     assert [i["merchant_id"] for i in work["items"]] == [stalled]
 
 
-async def test_the_team_worklist_is_shared_fairly_and_each_volunteer_sees_their_share(client) -> None:
+async def test_the_team_worklist_is_shared_fairly_and_each_volunteer_sees_their_share(client, clock) -> None:
     leader = await api_token(client, LEADER)
     volunteers = {name: await api_token(client, name) for name in (VOLUNTEER, *OTHER_VOLUNTEERS)}
     registered_by_leader = {await register(client, leader) for _ in range(12)}
     mine = await register(client, volunteers[VOLUNTEER])  # a volunteer's own registration stays theirs
     visited = await register(client, leader)
-    body = visit(now(), next_follow_up=(local_date(now()) + timedelta(days=3)).isoformat())
+    body = visit(clock(), next_follow_up=(local_date(clock()) + timedelta(days=3)).isoformat())
     await client.post(
         f"/api/v1/merchants/{visited}/visits", json=body, headers=volunteers[OTHER_VOLUNTEERS[1]]
     )
@@ -795,7 +808,7 @@ async def test_the_team_worklist_is_shared_fairly_and_each_volunteer_sees_their_
 # --- pages -------------------------------------------------------------------------------------
 
 
-async def test_visit_form_redisplays_errors_then_saves_once_and_returns(client) -> None:
+async def test_visit_form_redisplays_errors_then_saves_once_and_returns(client, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
     await browser_login(client, VOLUNTEER)
@@ -804,7 +817,7 @@ async def test_visit_form_redisplays_errors_then_saves_once_and_returns(client) 
     assert page.status_code == 200 and 'name="client_event_id"' in page.text
     token = csrf_from(page.text)
     client_event_id = page.text.split('name="client_event_id" value="')[1].split('"')[0]
-    today = local_date(now())
+    today = local_date(clock())
     data = {
         "_csrf_token": token,
         "client_event_id": client_event_id,
@@ -882,7 +895,7 @@ async def test_the_merchant_page_links_to_the_timeline_and_volunteer_home_shows_
     assert worklist.status_code == 200 and merchant_id in worklist.text
 
 
-async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client, settings) -> None:
+async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client, settings, clock) -> None:
     headers = await api_token(client, VOLUNTEER)
     merchant_id = await register(client, headers)
     me = (await client.get("/api/v1/me", headers=headers)).json()
@@ -895,7 +908,7 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
                 entity_id=merchant_id,
                 action="create",
                 actor_id=uuid.UUID(me["id"]),
-                at=now(),
+                at=clock(),
                 changes={"bank_bin": [None, "970405"], "account_number": [None, "1234567890"]},
                 province_code="46",
             )
@@ -917,10 +930,10 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
 # --- the team leader's page --------------------------------------------------------------------
 
 
-async def test_team_progress_numbers_match_the_raw_events(client) -> None:
+async def test_team_progress_numbers_match_the_raw_events(client, clock) -> None:
     volunteer = await api_token(client, VOLUNTEER)
     leader = await api_token(client, LEADER)
-    t = now()
+    t = clock()
     ids = [await register(client, volunteer) for _ in range(4)]
     await claim(client, volunteer, ids[0], "identity", t - timedelta(days=2))
     await claim(client, volunteer, ids[1], "qr_issued", t - timedelta(days=9))

@@ -1,19 +1,22 @@
-"""Health, schema, areas lookup, error pages, migrations."""
+"""Health, schema, areas lookup, error pages, migrations, settings from the environment."""
 
 import asyncio
+from http.cookies import Morsel, SimpleCookie
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from litestar.testing import AsyncTestClient
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, text, update
 
 import service.models  # noqa: F401
 from service import migrate
 from service.app import create_app
 from service.db import create_engine, metadata
 from service.settings import Settings
+from service.storefronts.models import Product
 from tests.conftest import SECRET, run_blocking
+from tests.helpers import DEMO_PASSWORD, csrf_from
 
 
 async def test_health_reports_the_database(client) -> None:
@@ -113,3 +116,76 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(database_url: str) ->
 @pytest.mark.parametrize("path", ["/login", "/health", "/schema/openapi.json"])
 async def test_public_endpoints_answer_without_a_session(client, path: str) -> None:
     assert (await client.get(path)).status_code == 200
+
+
+def from_env(settings: Settings, **env: str) -> Settings:
+    """Settings as `onboard serve` builds them from the environment, on the test's database."""
+    return Settings.from_env(
+        {
+            "ONBOARD_DATABASE_URL": settings.database_url,
+            "ONBOARD_SECRET_KEY": SECRET,
+            "ONBOARD_MEDIA_DIR": str(settings.media_dir),
+            "ONBOARD_LOG_REQUESTS": "0",
+            **env,
+        }
+    )
+
+
+async def _cookies_set(settings: Settings, base_url: str) -> dict[str, Morsel]:
+    """Every cookie the service sets while a volunteer chooses English, signs in and signs out."""
+    seen: dict[str, Morsel] = {}
+    async with AsyncTestClient(create_app(settings), base_url=base_url) as client:
+        page = await client.get("/login?lang=en")  # the CSRF cookie and the chosen language
+        signed_in = await client.post(
+            "/login",
+            data={
+                "username": "demo-volunteer",
+                "password": DEMO_PASSWORD,
+                "_csrf_token": csrf_from(page.text),
+            },
+            follow_redirects=False,
+        )  # the session, and the account's language
+        assert signed_in.status_code == 303, signed_in.text
+        home = await client.get("/")
+        signed_out = await client.post(
+            "/logout", data={"_csrf_token": csrf_from(home.text)}, follow_redirects=False
+        )
+        for response in (page, signed_in, home, signed_out):
+            for header in response.headers.get_list("set-cookie"):
+                cookie = SimpleCookie()
+                cookie.load(header)
+                seen.update(cookie)
+    return seen
+
+
+async def test_an_https_public_url_makes_every_cookie_secure(settings) -> None:
+    secure = await _cookies_set(
+        from_env(settings, ONBOARD_PUBLIC_URL="https://chuyendoiso.example.vn"),
+        "https://chuyendoiso.example.vn",
+    )
+    assert {"csrftoken", "lang", "onboard_session"} <= set(secure)
+    assert {name: bool(c["secure"]) for name, c in secure.items()} == dict.fromkeys(secure, True)
+    plain = await _cookies_set(from_env(settings), "http://127.0.0.1:8000")  # the default, for development
+    assert set(plain) == set(secure)
+    assert not any(c["secure"] for c in plain.values())
+
+
+async def test_storefront_cache_off_renders_every_request_from_the_database(settings) -> None:
+    """A change made by another process: with the cache (the default) this process serves the page
+    it keeps for a while; with ONBOARD_STOREFRONT_CACHE=0 every request reads the database."""
+    from tests.integration.test_storefronts import BUN_HEN_SLUG, product_names
+
+    engine = create_engine(settings)
+    try:
+        for value, fresh in (("1", False), ("0", True)):
+            app_settings = from_env(settings, ONBOARD_STOREFRONT_CACHE=value)
+            assert app_settings.storefront_cache is (value == "1")
+            async with AsyncTestClient(create_app(app_settings)) as client:
+                before = product_names((await client.get(f"/s/{BUN_HEN_SLUG}")).text)
+                renamed = f"Bún hến {value}"
+                async with engine.begin() as conn:
+                    await conn.execute(update(Product).where(Product.name == before[0]).values(name=renamed))
+                after = product_names((await client.get(f"/s/{BUN_HEN_SLUG}")).text)
+            assert after == ([renamed, *before[1:]] if fresh else before), value
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from collections import defaultdict
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 from sqlalchemy import func, select
@@ -21,8 +22,9 @@ from service.reports.models import Target
 from service.storefronts.models import Product, Storefront
 from service.text import vi_sort_key
 from tests.helpers import api_token, browser_login
+from tests.integration import report_truth as truth
 from tests.integration.test_report_pages import Tables, n
-from tests.integration.test_reports import COMMUNE, PROVINCE, now, summary
+from tests.integration.test_reports import COMMUNE, PROVINCE, summary
 
 OFFICERS = ("demo-admin", "demo-province", "demo-commune")
 LIST_FIGURES = ("using_qr", "qr_held_not_used", "qr_just_started", "installed_not_using", "listed")
@@ -131,7 +133,7 @@ async def test_the_demo_shows_every_headline_figure_and_targets_at_each_level(cl
 
 async def test_the_demo_agrees_with_itself_in_the_raw_tables(client, settings) -> None:
     country = await summary(client, await api_token(client, "demo-admin"))
-    at = now()
+    at = datetime.fromisoformat(country["as_of"])  # the moment it counted at
     engine = create_engine(settings)
     try:
         async with session_maker(engine)() as session:
@@ -199,7 +201,9 @@ async def test_the_demo_agrees_with_itself_in_the_raw_tables(client, settings) -
     assert {"", PROVINCE, COMMUNE} <= target_areas
 
     # The country's summary, counted here from the held stages.
-    cut = stages.days_ago(at, stages.INSTALLED_NOT_USING_AFTER)
+    # Installed but not using: a QR held since 30 or more calendar days in Vietnam, i.e. since before
+    # the start of the Vietnamese day 29 days before today.
+    cut = truth.start_of_day(truth.vn_date(at) - timedelta(days=29))
     unused = {m: since for m, since in holding["qr_issued"].items() if m not in holding["qr_active"]}
     assert country["merchants"] == len(alive)
     assert country["using_qr"] == len(holding["qr_active"])

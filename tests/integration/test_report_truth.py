@@ -8,11 +8,11 @@ row, equals a recomputation from the raw tables (`report_truth`):
 
 The counters kept by the write paths also equal a rebuild from the raw tables each time.
 
-The summary uses the real clock; each check recomputes the truth at the summary's own `as_of`, so
-time-dependent figures are compared at the same instant. Tests that also assert a literal number
-(a visit 29 days ago counts, 30 does not) do so only when Vietnam's date did not change between
-setting up and asking (a request that straddles Vietnam's midnight, 17:00 UTC, checks the truth
-only).
+Each check recomputes the truth at the summary's own `as_of`, so time-dependent figures are
+compared at the same instant. Tests that also assert a literal number (a visit 29 days ago counts,
+30 does not) run on an app whose clock starts at 00:02 in Vietnam on the first of a month (the
+`clock` fixture): Vietnam's date cannot change between setting up and asking, and the numbers are
+checked just after a new day, week and month began.
 """
 
 import asyncio
@@ -1055,11 +1055,6 @@ async def figures_of(client, tokens, **params) -> dict:
     return response.json()
 
 
-def same_day(*moments: datetime) -> bool:
-    """Whether these moments fall on one Vietnam day (a literal expectation holds only then)."""
-    return len({truth.vn_date(m) for m in moments}) == 1
-
-
 async def test_a_rejected_claim_leaves_reached_while_a_stopped_one_stays_in_it(
     client, sessions, tokens
 ) -> None:
@@ -1163,12 +1158,15 @@ async def test_unpublishing_drops_listed_from_holding_and_publishing_again_bring
     await assert_true(client, sessions, tokens, [("team", team.id.hex), ("commune", "19753")])
 
 
-async def test_active_volunteers_count_a_visit_29_days_ago_but_not_30(client, sessions, tokens) -> None:
+async def test_active_volunteers_count_a_visit_29_days_ago_but_not_30(
+    pinned_client, clock, sessions, tokens
+) -> None:
+    client = pinned_client  # at 00:02 in Vietnam on the first of a month: midnight never passes mid-test
     team = await team_of(sessions, DONG_BA)
     trader_id = demo_merchant_id(0)  # Bún hến Đông Ba O Nga, registered long before
     before = await figures_of(client, tokens, team=team.id.hex)
     before_commune = await figures_of(client, tokens, area="19753")
-    set_up = utc_now()
+    set_up = clock()
     day_29 = truth.start_of_day(truth.vn_date(set_up) - timedelta(days=29))  # the first moment that counts
     async with sessions() as session:  # volunteers without a visit yet (the demo's are recent)
         idle = [
@@ -1181,12 +1179,11 @@ async def test_active_volunteers_count_a_visit_29_days_ago_but_not_30(client, se
         response = await post_visit(client, await tokens(username), trader_id, visit_body(at))
         assert response.status_code == 201, response.text
     after = await figures_of(client, tokens, team=team.id.hex)
-    if same_day(set_up, datetime.fromisoformat(after["as_of"])):
-        # 29 days ago counts; 30 days ago (a minute earlier) does not
-        assert after["active_volunteers"] == before["active_volunteers"] + 1
-        assert after["active_leaders"] == before["active_leaders"]
-        commune = await figures_of(client, tokens, area="19753")
-        assert commune["active_volunteers"] == before_commune["active_volunteers"] + 1
+    # 29 days ago counts; 30 days ago (a minute earlier) does not
+    assert after["active_volunteers"] == before["active_volunteers"] + 1
+    assert after["active_leaders"] == before["active_leaders"]
+    commune = await figures_of(client, tokens, area="19753")
+    assert commune["active_volunteers"] == before_commune["active_volunteers"] + 1
     await assert_true(
         client, sessions, tokens, [("team", team.id.hex), ("commune", "19753"), ("country", None)]
     )
@@ -1329,12 +1326,13 @@ async def test_a_merge_keeps_both_records_events_and_visits_that_used_the_same_c
 
 
 async def test_a_use_dated_before_registration_counts_zero_days_to_qr_active(
-    client, sessions, tokens
+    pinned_client, clock, sessions, tokens
 ) -> None:
+    client = pinned_client  # at 00:02 in Vietnam on the first of a month: midnight never passes mid-test
     team = await team_of(sessions, GIA_HOI)
     volunteer = await tokens(team.volunteers[0])
     trader_id = (await enrol(client, volunteer, commune="19753"))["id"]
-    now = utc_now()
+    now = clock()
     used = now - timedelta(days=20)
     for body in (
         stage_body("qr_issued", now - timedelta(days=30)),
@@ -1342,8 +1340,7 @@ async def test_a_use_dated_before_registration_counts_zero_days_to_qr_active(
     ):
         assert (await post_stage(client, volunteer, trader_id, body)).status_code == 201
     figures = await figures_of(client, tokens, team=team.id.hex)
-    if same_day(now, datetime.fromisoformat(figures["as_of"])):
-        assert figures["median_days_to_qr_active"] == 0.0  # not -20: never fewer than 0 days
+    assert figures["median_days_to_qr_active"] == 0.0  # not -20: never fewer than 0 days
     await assert_true(client, sessions, tokens, [("team", team.id.hex)])
 
 
@@ -1380,7 +1377,9 @@ async def test_a_trader_who_keeps_a_receiving_account_through_a_merge_holds_bank
     assert figures["holding"]["bank_account"] == 1  # and the log follows the facts
 
 
-async def test_signals_of_real_use_equal_the_raw_tables_and_follow_a_move(client, sessions, tokens) -> None:
+async def test_signals_of_real_use_equal_the_raw_tables_and_follow_a_move(
+    pinned_client, clock, sessions, tokens
+) -> None:
     """Weekly check-ins and storefront reach in the summary: a paying answer makes a paying merchant,
     a changed answer in the same week is no new check-in, a "0" afterwards leaves the earlier paying
     day standing; views and QR fetches flushed from memory count by month; moving the trader to
@@ -1388,12 +1387,14 @@ async def test_signals_of_real_use_equal_the_raw_tables_and_follow_a_move(client
     from tests.integration.test_signals import flush
     from tests.integration.test_storefronts import BUN_HEN, BUN_HEN_SLUG
 
+    client = pinned_client  # at 00:02 in Vietnam on the first of a month: midnight never passes mid-test
+
     team = await team_of(sessions, DONG_BA)
     volunteer = await tokens(team.volunteers[0])
     url = f"/api/v1/merchants/{BUN_HEN}/payment-checkins"
     assert (await client.get(url, headers=volunteer)).json() == []  # not paying before
     before = await figures_of(client, tokens, team=team.id.hex)
-    set_up = utc_now()
+    set_up = clock()
     month_now = truth.vn_date(set_up).strftime("%Y-%m")
     assert (await client.post(url, json={"answer": "1-5"}, headers=volunteer)).status_code in (200, 201)
     assert (await client.post(url, json={"answer": "6-20"}, headers=volunteer)).status_code in (200, 201)
@@ -1409,15 +1410,11 @@ async def test_signals_of_real_use_equal_the_raw_tables_and_follow_a_move(client
     ).status_code == 200
     assert await flush(client) == 1
     after = await figures_of(client, tokens, team=team.id.hex)
-    if same_day(set_up, datetime.fromisoformat(after["as_of"])):
-        assert after["paying_merchants_30d"] == before["paying_merchants_30d"] + 1
-        # Two weeks answered (the second answer of this week replaced the first), one a "0".
-        assert sum(after["checkins_by_month"].values()) == sum(before["checkins_by_month"].values()) + 2
-        assert (
-            after["storefront_views_by_month"][month_now]
-            == before["storefront_views_by_month"][month_now] + 1
-        )
-        assert after["qr_fetches_by_month"][month_now] == before["qr_fetches_by_month"][month_now] + 1
+    assert after["paying_merchants_30d"] == before["paying_merchants_30d"] + 1
+    # Two weeks answered (the second answer of this week replaced the first), one a "0".
+    assert sum(after["checkins_by_month"].values()) == sum(before["checkins_by_month"].values()) + 2
+    assert after["storefront_views_by_month"][month_now] == before["storefront_views_by_month"][month_now] + 1
+    assert after["qr_fetches_by_month"][month_now] == before["qr_fetches_by_month"][month_now] + 1
     await assert_true(
         client, sessions, tokens, [("team", team.id.hex), ("commune", "19753"), ("country", None)]
     )

@@ -3,20 +3,18 @@ tables say, sub-areas add up to their parents, the counters kept by the write pa
 from the raw tables, time-dependent figures are exact at the moment asked, jurisdiction, targets."""
 
 import uuid
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, distinct, func, select
+import msgspec
+from sqlalchemy import select
 
 from service.db import create_engine, session_maker
-from service.merchants.models import Merchant
-from service.onboarding.models import MerchantStage, StageEvent, Visit
-from service.onboarding.overview import reason_conditions
 from service.onboarding.stages import STAGES, local_date
 from service.reports import counters
-from service.reports.summaries import SummaryService, months_back
+from service.reports.summaries import SummaryService
 from service.settings import Settings
 from tests.helpers import api_token, browser_login
+from tests.integration import report_truth as truth
 from tests.integration.test_merchant_import import GOOD_HEADER, GOOD_ROWS, commit_form, csv_bytes, upload
 
 VOLUNTEER = "tnv-2-1"  # Tổ công nghệ số Gia Hội, Phú Xuân (19753); no demo traders
@@ -94,13 +92,25 @@ async def summary(client, headers, **params) -> dict:
     return response.json()
 
 
-async def busy_commune(client, settings) -> dict[str, str]:
+async def untrue(settings: Settings, got: dict, level: str, code: str | None) -> list[str]:
+    """The figures of a summary response that the raw tables, recomputed by the rules, contradict."""
+    engine, sessions = await database(settings)
+    try:
+        async with sessions() as session:
+            world = await truth.load(session)
+    finally:
+        await engine.dispose()
+    expected = truth.summary(world, datetime.fromisoformat(got["as_of"]), level, code)
+    return truth.differences(got, expected, f"{level} {code or ''}".strip())
+
+
+async def busy_commune(client, settings, clock=now) -> dict[str, str]:
     """A day's work in commune 19753 through every write path: registrations, claims backdated so
     that QR codes are 30+ days old, a regression, visits, a merchant moved to a village, a deletion,
-    a merge, a spreadsheet import. Returns merchant ids by role in the story."""
+    a merge, a spreadsheet import. Returns merchant ids by role in the story. `clock`: the app's."""
     volunteer = await api_token(client, VOLUNTEER)
     leader = await api_token(client, LEADER)
-    t = now()
+    t = clock()
     ids = {}
     for name in ("unused", "active", "listed", "moved", "deleted", "survivor", "duplicate", "regressed"):
         ids[name] = (await register(client, volunteer))["id"]
@@ -114,8 +124,8 @@ async def busy_commune(client, settings) -> dict[str, str]:
     await claim(client, volunteer, ids["regressed"], "qr_issued", t - timedelta(days=2), kind="regressed")
     await claim(client, volunteer, ids["listed"], "identity", t - timedelta(days=3))
     for name in ("unused", "active", "survivor", "duplicate"):  # a visit cannot predate registration
-        await visit(client, volunteer, ids[name], now())
-        await visit(client, volunteer, ids[name], now())
+        await visit(client, volunteer, ids[name], clock())
+        await visit(client, volunteer, ids[name], clock())
     village = (await client.get(f"/api/v1/areas/communes/{COMMUNE}/villages", headers=leader)).json()
     village_id = (village["items"] if isinstance(village, dict) else village)[0]["id"]
     moved = await client.patch(
@@ -161,7 +171,6 @@ async def test_the_counters_kept_by_the_write_paths_equal_a_rebuild_from_the_raw
 async def test_the_summary_equals_the_merchant_list_and_the_raw_tables(client, settings) -> None:
     ids = await busy_commune(client, settings)
     officer = await api_token(client, "demo-commune")
-    at = now()
     figures = await summary(client, officer)
     assert (figures["level"], figures["code"]) == ("commune", COMMUNE)
 
@@ -174,60 +183,12 @@ async def test_the_summary_equals_the_merchant_list_and_the_raw_tables(client, s
         )
         assert figures["by_stage"][stage.code] == page.json()["total"], stage.code
 
-    # The raw tables, queried here without the counters.
-    engine, sessions = await database(settings)
-    try:
-        async with sessions() as session:
-            live = and_(
-                Merchant.commune_code == COMMUNE,
-                Merchant.deleted_at.is_(None),
-                Merchant.merged_into_id.is_(None),
-            )
-            reached = dict(
-                (
-                    await session.execute(
-                        select(StageEvent.stage, func.count(distinct(StageEvent.merchant_id)))
-                        .join(Merchant, Merchant.id == StageEvent.merchant_id)
-                        .where(live, StageEvent.kind == "reached")
-                        .group_by(StageEvent.stage)
-                    )
-                ).all()
-            )
-            reasons = reason_conditions(at)
-            unused = await session.scalar(
-                select(func.count()).select_from(Merchant).where(live, reasons["installed_not_using"])
-            )
-            stalled = await session.scalar(
-                select(func.count()).select_from(Merchant).where(live, reasons["stalled"])
-            )
-            visit_days = list(
-                await session.scalars(
-                    select(Visit.visited_on).join(Merchant, Merchant.id == Visit.merchant_id).where(live)
-                )
-            )
-            created = list(await session.scalars(select(Merchant.created_at).where(live)))
-            qr_days = sorted(
-                (local_date(reached_at) - local_date(created_at)).days
-                for reached_at, created_at in await session.execute(
-                    select(MerchantStage.reached_at, Merchant.created_at)
-                    .join(Merchant, Merchant.id == MerchantStage.merchant_id)
-                    .where(live, MerchantStage.stage == "qr_active")
-                )
-            )
-    finally:
-        await engine.dispose()
-    assert figures["reached"] == {s.code: reached.get(s.code, 0) for s in STAGES}
-    assert figures["installed_not_using"] == unused and unused >= 1  # "unused" and the survivor
-    assert figures["stalled"] == stalled
-    months = months_back(local_date(at))
-    by_month = Counter(day.strftime("%Y-%m") for day in visit_days)
-    assert figures["visits_by_month"] == {m: by_month.get(m, 0) for m in months}
+    # The raw tables, recomputed from the rules in the test (30 and 60 calendar days in Vietnam,
+    # medians of calendar days) at the moment the summary says it was made.
+    assert await untrue(settings, figures, "commune", COMMUNE) == []
+    assert figures["installed_not_using"] >= 1  # "unused" and the survivor
     assert sum(figures["visits_by_month"].values()) >= 8  # four merchants visited twice, the merged one too
-    new = Counter(local_date(c).strftime("%Y-%m") for c in created)
-    assert figures["new_by_month"] == {m: new.get(m, 0) for m in months}
-    middle = len(qr_days) // 2
-    expected = (qr_days[(len(qr_days) - 1) // 2] + qr_days[middle]) / 2 if qr_days else None
-    assert figures["median_days_to_qr_active"] == expected
+    assert figures["median_days_to_qr_active"] is not None
     assert ids["deleted"] not in str(figures)
 
 
@@ -292,9 +253,13 @@ async def test_installed_but_not_using_is_exact_at_the_moment_asked(client, sett
             place = await reports.resolve(by=await _admin(session), area=COMMUNE)
             today = await reports.of(place, now=t)
             in_two_days = await reports.of(place, now=t + timedelta(days=2))
+            world = await truth.load(session)
     finally:
         await engine.dispose()
     assert in_two_days.installed_not_using == today.installed_not_using + 1
+    for moment, got in ((t, today), (t + timedelta(days=2), in_two_days)):  # 29 days, then 31
+        expected = truth.summary(world, moment, "commune", COMMUNE)
+        assert truth.differences(msgspec.to_builtins(got), expected, f"commune at {moment}") == []
     await claim(
         client, volunteer, merchant, "qr_active", t,
         visit_on=local_date(t).isoformat(), customer_payments_7d=5,
@@ -305,8 +270,11 @@ async def test_installed_but_not_using_is_exact_at_the_moment_asked(client, sett
             reports = SummaryService(session)
             place = await reports.resolve(by=await _admin(session), area=COMMUNE)
             after_use = await reports.of(place, now=t + timedelta(days=2))
+            world = await truth.load(session)
     finally:
         await engine.dispose()
+    expected = truth.summary(world, t + timedelta(days=2), "commune", COMMUNE)
+    assert truth.differences(msgspec.to_builtins(after_use), expected, "commune after use") == []
     assert after_use.installed_not_using == today.installed_not_using
     assert after_use.by_stage["qr_active"] == today.by_stage["qr_active"] + 1
 
@@ -366,12 +334,86 @@ async def test_officers_set_targets_and_see_the_sub_areas_furthest_behind(client
     assert created.json()["id"] not in [t["id"] for t in (await summary(client, officer))["targets"]]
 
 
-async def test_a_visit_makes_its_volunteer_active(client) -> None:
+async def test_a_visit_makes_its_volunteer_active(pinned_client, clock, settings) -> None:
+    """At 00:02 in Vietnam on the first of a month (in UTC, still the last day of the month before):
+    the visit counts in the new month, and its volunteer is active."""
+    client = pinned_client
     volunteer = await api_token(client, VOLUNTEER)
     leader = await api_token(client, LEADER)
-    before = (await summary(client, leader))["active_volunteers"]
+    before = await summary(client, leader)
     merchant = (await register(client, volunteer))["id"]
-    await visit(client, volunteer, merchant, now())
+    await visit(client, volunteer, merchant, clock())
     after = await summary(client, leader)
-    assert after["active_volunteers"] == before + 1
-    assert after["visits_by_month"][local_date(now()).strftime("%Y-%m")] >= 1
+    month = clock().astimezone(truth.VIETNAM).strftime("%Y-%m")  # Vietnam's month, the first day
+    assert month != clock().astimezone(UTC).strftime("%Y-%m")
+    assert after["active_volunteers"] == before["active_volunteers"] + 1
+    assert after["visits_by_month"][month] == before["visits_by_month"][month] + 1 == 1
+    assert await untrue(settings, after, "team", after["code"]) == []
+
+
+async def test_a_target_that_is_met_says_so_and_lists_no_sub_area_behind_it(client, settings) -> None:
+    volunteer = await api_token(client, VOLUNTEER)
+    t = now()
+    for n in range(4):
+        merchant = (await register(client, volunteer))["id"]
+        if n < 3:
+            await claim(client, volunteer, merchant, "bank_account", t - timedelta(days=1))
+    officer = await api_token(client, "demo-commune")
+    figures = await summary(client, officer)
+    engine, sessions = await database(settings)
+    try:
+        async with sessions() as session:
+            world = await truth.load(session)
+    finally:
+        await engine.dispose()
+    # The commune's share holding a payment account, worked out from the raw tables.
+    expected = truth.summary(world, datetime.fromisoformat(figures["as_of"]), "commune", COMMUNE)
+    share = round(100 * expected["holding"]["bank_account"] / expected["merchants"], 1)
+    assert 1 <= share < 100
+    due = (local_date(t) + timedelta(days=30)).isoformat()
+    for goal, met in ((int(share), True), (int(share) + 1, False)):  # reached exactly or more; not yet
+        body = {"stage": "bank_account", "share_percent": goal, "due_on": due}
+        created = await client.post("/api/v1/reports/targets", json=body, headers=officer)
+        assert created.status_code == 201, created.text
+        figures = await summary(client, officer)
+        (target,) = [x for x in figures["targets"] if x["id"] == created.json()["id"]]
+        assert (target["percent"], target["met"]) == (share, met), (goal, target)
+        # The sub-areas below the goal, by the same count: only those are listed as behind.
+        below = {
+            code
+            for code, child in expected["children"].items()
+            if child["merchants"]
+            and round(100 * child["holding"]["bank_account"] / child["merchants"], 1) < goal
+        }
+        assert target["behind_count"] == len(below)
+        assert {b["code"] for b in target["behind"]} <= below
+
+
+async def test_median_days_to_listed_counts_calendar_days_from_registration(
+    pinned_client, clock, settings
+) -> None:
+    """Three traders of a team without any other, registered 2, 5 and 9 days before their pages
+    were published at 00:02 on the first of a month (Vietnam): the median is 5 days."""
+    from tests.integration.test_storefronts import add_product, publish
+
+    client = pinned_client
+    volunteer = await api_token(client, VOLUNTEER)
+    t = clock()
+    ids = []
+    for days in (9, 2, 5):
+        registered = await register(
+            client,
+            volunteer,
+            registered_at=(t - timedelta(days=days)).isoformat(),
+            consent_purposes=["storefront", "contact"],
+        )
+        ids.append(registered["id"])
+    await browser_login(client, VOLUNTEER)
+    for merchant_id in ids:
+        assert (await add_product(client, merchant_id, "Bánh ướt", "15.000")).status_code == 303
+        assert (await publish(client, merchant_id)).status_code == 303
+    figures = await summary(client, await api_token(client, LEADER))
+    assert figures["level"] == "team" and figures["holding"]["listed"] == 3
+    assert figures["median_days_to_listed"] == 5
+    assert figures["median_days_to_qr_active"] is None  # nobody uses QR yet
+    assert await untrue(settings, figures, "team", figures["code"]) == []

@@ -3,18 +3,21 @@ for prices, sold-out marks, a new product with a photo and opening hours; nothin
 the trader's; revoked and expired links show a clear page."""
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import zxingcpp
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from service.audit import AuditEntry
 from service.db import create_engine, session_maker
+from service.payments.models import PaymentCheckin
 from service.storefronts.models import EditLink
 from service.storefronts.public_routes import PRIVATE_PAGE
-from tests.helpers import api_token, csrf_from
+from tests.helpers import browser_login, csrf_from, post_form
 from tests.integration.test_storefront_photos import camera_photo, upload
 from tests.integration.test_storefronts import (  # noqa: F401
+    VOLUNTEER,
     editor,
     published_storefront,
     submit,
@@ -222,15 +225,90 @@ async def test_revoked_expired_and_unknown_links_show_a_clear_page(volunteer, se
     assert post.status_code == 403  # no CSRF cookie from a working page: refused before anything
 
 
-async def test_only_the_team_makes_and_revokes_links(client) -> None:
-    from tests.helpers import browser_login
-    from tests.integration.test_storefronts import BUN_HEN
-
-    await browser_login(client, "demo-commune")
-    page = await client.get(editor(BUN_HEN))
-    refused = await client.post(
-        f"/merchants/{BUN_HEN}/storefront/links", data={"_csrf_token": csrf_from(page.text), "days": "30"}
+async def test_only_the_team_makes_and_revokes_links(volunteer, settings) -> None:  # noqa: F811
+    client = volunteer
+    merchant_id, _ = await published_storefront(client, ("Bún bò", "35.000"))
+    link = await new_link(client, merchant_id)
+    (row,) = await linked(settings, merchant_id)
+    make, revoke = (
+        f"/merchants/{merchant_id}/storefront/links",
+        f"/merchants/{merchant_id}/storefront/links/{row.id}/revoke",
     )
-    assert refused.status_code == 403
-    headers = await api_token(client, "demo-commune")
-    assert headers  # officers sign in fine; they just do not make links
+    # The commune's officer reads the team's editor; a volunteer of another team cannot see it.
+    for outsider, page, status in (
+        ("demo-commune", editor(merchant_id), 403),
+        ("demo-volunteer-b", "/merchants/new", 404),
+    ):
+        await browser_login(client, outsider)
+        made = await post_form(client, page, make, {"days": "30"})
+        assert made.status_code == status, (outsider, made.text)
+        revoked = await post_form(client, page, revoke, {})
+        assert revoked.status_code == status, (outsider, revoked.text)
+    (still,) = await linked(settings, merchant_id)  # no new link, and this one is not revoked
+    assert still.revoked_at is None
+    await as_trader(client, link)  # the trader's link still works
+
+    await browser_login(client, VOLUNTEER)
+    gone = await post_form(client, editor(merchant_id), revoke, {})
+    assert gone.status_code == 303
+    (row,) = await linked(settings, merchant_id)
+    assert row.revoked_at is not None
+    client.cookies.clear()
+    assert (await client.get(path_of(link))).status_code == 410
+
+
+async def test_a_revoked_or_expired_link_writes_nothing_even_with_a_valid_csrf_token(
+    volunteer,  # noqa: F811
+    settings,
+) -> None:
+    client = volunteer
+    merchant_id, slug = await published_storefront(client, ("Bún bò", "35.000"))
+    links = {"revoked": await new_link(client, merchant_id, days="30")}
+    links["expired"] = await new_link(client, merchant_id, days="7")
+    week, month = sorted(await linked(settings, merchant_id), key=lambda row: row.expires_at)
+    # While the links work, the trader's page shows the product's field names.
+    (product,) = re.findall(r'name="price-([0-9a-f-]{36})"', (await as_trader(client, links["revoked"])).text)
+    await browser_login(client, VOLUNTEER)
+    revoked = await post_form(
+        client, editor(merchant_id), f"/merchants/{merchant_id}/storefront/links/{month.id}/revoke", {}
+    )
+    assert revoked.status_code == 303
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            past = datetime.now(UTC) - timedelta(minutes=1)
+            await session.execute(update(EditLink).where(EditLink.id == week.id).values(expires_at=past))
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+    client.cookies.clear()
+    token = csrf_from((await client.get("/login")).text)  # a CSRF cookie and its token, both valid
+    writes = [
+        ("/prices", {f"listed-{product}": "1", f"price-{product}": "1.000", f"available-{product}": "on"}),
+        ("/hours", {"hours_mon_open": "06:00", "hours_mon_close": "10:00"}),
+        ("/products", {"name": "Bánh lọc", "price": "5.000", "available": "on"}),
+        ("/checkin", {"answer": "6-20"}),
+    ]
+    for state, message in (("revoked", "Liên kết này đã bị thu hồi"), ("expired", "Liên kết này đã hết hạn")):
+        for action, data in writes:
+            response = await client.post(
+                f"{path_of(links[state])}{action}",
+                data={"_csrf_token": token, **data},
+                follow_redirects=False,
+            )
+            assert response.status_code == 410, (state, action, response.status_code)
+            assert message in response.text, (state, action)
+    html = (await client.get(f"/s/{slug}")).text
+    assert "35.000\u00a0₫" in html and "1.000\u00a0₫" not in html
+    assert "Bánh lọc" not in html and "06:00–10:00" not in html
+    assert not [r for r in await audit_rows(settings, merchant_id) if r.actor_id is None]  # no trader write
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            answers = await session.scalar(
+                select(func.count()).where(PaymentCheckin.merchant_id == uuid.UUID(merchant_id))
+            )
+    finally:
+        await engine.dispose()
+    assert answers == 0  # nor the weekly check-in
