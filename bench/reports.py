@@ -263,7 +263,8 @@ def run_sqlite(args: argparse.Namespace) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
     ensure("sqlite", url, args, reset)
-    rebuilt(url, "sqlite")
+    if not args.skip_rebuild:
+        rebuilt(url, "sqlite")
     asyncio.run(measure(url, "sqlite", args.repeat))
     with sqlite3.connect(path) as conn:  # the whole data set in the file, so that a copy is complete
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -288,7 +289,8 @@ def run_postgresql(args: argparse.Namespace, server: str) -> None:
     if not exists:
         reset()
     ensure("postgresql", url, args, reset)
-    rebuilt(url, "postgresql")
+    if not args.skip_rebuild:
+        rebuilt(url, "postgresql")
     asyncio.run(measure(url, "postgresql", args.repeat))
     work = f"onboard_bench_work_{os.getpid()}"
     asyncio.run(pg_admin(server, f'CREATE DATABASE "{work}" TEMPLATE "{name}"'))
@@ -310,6 +312,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternations of with and without counters")
     parser.add_argument("--fresh", action="store_true", help="generate the data set again")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--skip-rebuild", action="store_true", help="measure the summaries on the counters as they are"
+    )
     args = parser.parse_args()
     if not args.skip_sqlite:
         run_sqlite(args)
