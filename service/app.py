@@ -19,6 +19,7 @@ from service.accounts.throttle import LoginThrottle
 from service.bodies import check_body
 from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
+from service.headers import SecurityHeadersMiddleware
 from service.health import health
 from service.housekeeping import Housekeeping
 from service.logs import RequestLogMiddleware, configure_logging
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> Litestar:
     middleware = [
         ClockMiddleware(clock=settings.clock) if settings.clock is not None else None,
         RequestLogMiddleware() if settings.log_requests else None,
+        SecurityHeadersMiddleware(https=settings.secure_cookies),
         sessions.middleware,
         AuthMiddleware(),
         LocaleMiddleware(secure=settings.secure_cookies),
