@@ -33,6 +33,7 @@ from service.merchants.schemas import (
     AUDIT_ACTIONS,
     CATEGORY_NAMES,
     CONSENT_NAMES,
+    FIELD_HINTS,
     FIELD_LABELS,
     KIND_NAMES,
     STAGE_NAMES,
@@ -376,6 +377,8 @@ def _labels() -> dict[str, Any]:
         "consents": CONSENT_NAMES,
         "stages": STAGE_NAMES,
         "labels": FIELD_LABELS,
+        "hints": FIELD_HINTS,
+        "required": validation.REQUIRED,
         "actions": AUDIT_ACTIONS,
         "display_phone": display_phone,
     }
@@ -617,8 +620,23 @@ class MerchantPages(Controller):
         db_session: NamedDependency[AsyncSession],
         merchant_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        """Asks first (a page that says who goes); deletes when that page's button is pressed."""
         version = _form_version(data)
+        if data.get("confirm") != "1":
+            shown = await MerchantService(db_session).get(by=request.user, merchant_id=merchant_id)
+            detail_url = request.app.route_reverse("merchants.detail", merchant_id=merchant_id)
+            return Template(
+                "confirm.html.j2",
+                context={
+                    "title": gettext("Xóa tiểu thương {name}?", name=shown.business_name),
+                    "text": gettext("{name} sẽ bị xóa khỏi danh sách tiểu thương.", name=shown.business_name),
+                    "action": request.url.path,
+                    "hidden": {"version": "" if version is None else version},
+                    "confirm": gettext("Xóa tiểu thương"),
+                    "back": detail_url,
+                },
+            )
         merchant = await MerchantService(db_session).delete(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
         )

@@ -272,6 +272,12 @@ FIELD_LABELS = {
     "source": N_("Nguồn"),
     "erased": N_("Trường đã xóa"),
 }
+# The format each identifier takes, shown under its label before anything is typed.
+FIELD_HINTS = {
+    "owner_phone": N_("10 chữ số, bắt đầu bằng 0, ví dụ 0912 345 678."),
+    "owner_id_number": N_("12 chữ số trên thẻ căn cước."),
+    "tax_code": N_("10 hoặc 13 chữ số; hộ kinh doanh có thể dùng số căn cước 12 chữ số."),
+}
 AUDIT_ACTIONS = {
     "create": N_("Tạo mới"),
     "update": N_("Sửa"),

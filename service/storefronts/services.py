@@ -539,6 +539,43 @@ class StorefrontService:
             return found
         return image
 
+    async def editable_product(
+        self, *, by: CurrentUser, merchant_id: uuid.UUID, product_id: uuid.UUID
+    ) -> ProductView:
+        """One product of a storefront the user may edit (404 otherwise)."""
+        m = await self.editable(by=by, merchant_id=merchant_id)
+        sf = await self.of_merchant(m.id)
+        products = await self.product_views(sf.id) if sf else []
+        product = next((p for p in products if p.id == product_id), None)
+        if product is None:
+            raise NotFound()
+        return product
+
+    async def kept_image(self, kept: photos.Kept, *, media_dir: Path, at: datetime) -> StoredImage | None:
+        """The stored image of a photo kept across a failed save (its files were written then; its
+        row went with that request's rollback), or None when its files are gone."""
+        if not (media_dir / photos.file_name(kept.id, "display", "jpg")).exists():
+            return None
+        existing = await self.session.get(StoredImage, kept.id)
+        if existing is not None:
+            return existing
+        image = StoredImage(
+            id=kept.id,
+            width=kept.width,
+            height=kept.height,
+            thumb_width=kept.thumb_width,
+            thumb_height=kept.thumb_height,
+            created_at=at,
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(image)
+        except IntegrityError:
+            found = await self.session.get(StoredImage, kept.id)
+            assert found is not None
+            return found
+        return image
+
     # --- shared --------------------------------------------------------------------------------
 
     async def _touch(self, sf: Storefront, merchant: Merchant, *, at: datetime) -> None:
