@@ -22,6 +22,7 @@ from service.accounts.schemas import ROLE_NAMES
 from service.errors import explain_msgspec
 from service.i18n import LOCALES, current_locale, gettext, ngettext, pick_locale
 from service.idempotency import Replay
+from service.money import format_grouped
 from service.settings import Settings
 from service.text import nfc
 
@@ -60,7 +61,7 @@ def template_config(settings: Settings) -> TemplateConfig:
         LOCALES=LOCALES,
         public_url=settings.public_url,
     )
-    env.filters.update(date=_date)
+    env.filters.update(date=_date, grouped=format_grouped)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 
