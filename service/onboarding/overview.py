@@ -404,8 +404,10 @@ def _ladder(now: stages.Progress) -> list[StageStatus]:
             status = "verified"
         elif held:
             status = "automatic" if now.holds[stage.code].source == "automatic" else "self_reported"
+        elif stage.code in now.stood:
+            status = "stopped"  # held by a claim that stood, until the trader stopped
         elif stage.code in now.ever:
-            status = "stopped"
+            status = "rejected"  # only ever claimed, and a team leader sent the claim back
         elif stage.code in now.skipped:
             status = "skipped"
         else:

@@ -48,9 +48,9 @@ STATUS_NAMES = {  # how a stage is held, as badges: a leader-verified claim read
     "verified": N_("✓ đã xác minh"),
     "self_reported": N_("tự khai"),
     "automatic": N_("tự động"),
-    "rejected": N_("không được xác nhận"),
+    "rejected": N_("bị trả lại"),
     "stopped": N_("đã ngừng"),
-    "skipped": N_("bỏ qua"),
+    "skipped": N_("chưa đạt"),  # a higher stage is held: allowed, and still not reached
     "not_yet": N_("chưa đạt"),
 }
 Topic = Literal[
@@ -168,7 +168,7 @@ class StageStatus(Struct, kw_only=True):
     claimable: bool
     held: bool
     reached_at: datetime | None
-    status: Literal["verified", "self_reported", "automatic", "stopped", "skipped", "not_yet"]
+    status: Literal["verified", "self_reported", "automatic", "stopped", "rejected", "skipped", "not_yet"]
 
 
 class TimelineItem(Struct, kw_only=True):
