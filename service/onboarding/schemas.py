@@ -7,6 +7,7 @@ from msgspec import Meta, Struct
 
 from service.i18n import N_
 from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
+from service.onboarding.sentences import Sentence
 from service.onboarding.stages import StageCode
 from service.onboarding.worklist import REASONS
 from service.payments.checkins import ANSWERS as CHECKIN_ANSWERS
@@ -181,6 +182,7 @@ class TimelineItem(Struct, kw_only=True):
     entity_type: str | None = None
     action: str | None = None
     fields: list[str] = []
+    sentences: list[Sentence] = []  # a change from another area, told (see sentences.py)
     note: str | None = None
     link: str | None = None
     visit_on: date | None = None

@@ -904,7 +904,11 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
                 action="create",
                 actor_id=uuid.UUID(me["id"]),
                 at=now(),
-                changes={"bank_bin": [None, "970405"], "account_number": [None, "1234567890"]},
+                changes={
+                    "payment_account_id": [None, str(uuid.uuid4())],
+                    "bank_bin": [None, "970436"],
+                    "account": [None, "1234567890"],
+                },
                 province_code="46",
             )
             await session.commit()
@@ -917,9 +921,14 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
         "create",
         me["full_name"],
     )
-    assert change["fields"] == ["account_number", "bank_bin"]
+    assert change["sentences"] == [
+        {"text": "Thêm tài khoản {account}", "params": {"account": "Vietcombank •••• 7890"}}
+    ]
     page = await client.get(f"/merchants/{merchant_id}/timeline", headers=headers)
-    assert "Tài khoản nhận tiền" in page.text and "1234567890" not in page.text
+    assert "Thêm tài khoản Vietcombank •••• 7890" in page.text and "1234567890" not in page.text
+    assert "bank_bin" not in page.text and "payment_account" not in page.text
+    english = await client.get(f"/merchants/{merchant_id}/timeline?lang=en", headers=headers)
+    assert "Added account Vietcombank •••• 7890" in english.text
 
 
 # --- the team leader's page --------------------------------------------------------------------
