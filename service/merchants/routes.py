@@ -471,14 +471,13 @@ class MerchantPages(Controller):
         except FieldErrors as exc:
             return await self._form(request, db_session, values=values, errors=dict(exc.errors), status=422)
         except PossibleDuplicates as exc:
-            visible = await merchants.visible_ids(by=request.user, ids=[d.id for d in exc.duplicates])
+            shown = await merchants.duplicate_views(by=request.user, duplicates=exc.duplicates)
             return await self._form(
                 request,
                 db_session,
                 values=values,
                 errors={},
-                duplicates=exc.duplicates,
-                linked=visible,
+                duplicates=shown,
                 status=409,
             )
         flash(request, gettext("Đã đăng ký {name}.", name=merchant.business_name), "success")
@@ -571,15 +570,14 @@ class MerchantPages(Controller):
             )
         except PossibleDuplicates as exc:
             current = merchants.out(merchant, by=request.user)
-            visible = await merchants.visible_ids(by=request.user, ids=[d.id for d in exc.duplicates])
+            shown = await merchants.duplicate_views(by=request.user, duplicates=exc.duplicates)
             return await self._edit_form(
                 request,
                 db_session,
                 current=current,
                 values=values,
                 errors={},
-                duplicates=exc.duplicates,
-                linked=visible,
+                duplicates=shown,
                 status=409,
             )
         flash(request, gettext("Đã lưu thay đổi."), "success")

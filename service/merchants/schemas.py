@@ -167,6 +167,30 @@ class Duplicate(Struct):
     reason: Literal["owner_phone", "tax_code", "owner_id_number", "business_name"]
 
 
+class DuplicateView(Struct, kw_only=True):
+    """A possible duplicate as the registration page shows it: enough to tell the same trader from
+    another, with the owner's name masked for a record outside the reader's scope."""
+
+    id: uuid.UUID
+    business_name: str
+    commune_name: str
+    reason: str  # a msgid, see DUPLICATE_REASONS
+    owner_name: str
+    market: str | None
+    stall: str | None
+    registered_at: datetime
+    registered_by: str  # who registered it (a person in scope, else their team)
+    linked: bool  # the reader may open the record
+
+
+DUPLICATE_REASONS = {
+    "owner_phone": N_("trùng số điện thoại"),
+    "tax_code": N_("trùng mã số thuế"),
+    "owner_id_number": N_("trùng số căn cước"),
+    "business_name": N_("tên gần giống, cùng xã"),
+}
+
+
 class DuplicatesOut(Struct):
     detail: str
     duplicates: list[Duplicate]
