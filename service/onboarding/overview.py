@@ -27,6 +27,7 @@ from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.schemas import (
     KIND_NAMES,
     Claim,
+    LeaderHome,
     MemberActivity,
     MerchantRef,
     Signals,
@@ -245,6 +246,7 @@ class OverviewService:
                 claimed_by_name=claimed_by_name,
                 note=event.note,
                 evidence=event.evidence,
+                age_days=(stages.local_date(now) - stages.local_date(event.occurred_at)).days,
             )
             for event, business_name, claimed_by_name in await self.session.execute(
                 select(StageEvent, m.business_name, claimant.c.full_name)
@@ -267,6 +269,20 @@ class OverviewService:
             since=since,
             claims=claims,
             can_review=by.role == "admin" or (by.role == "team_leader" and by.team_id == team_id),
+        )
+
+    async def leader_home(self, *, by: CurrentUser, now: datetime) -> LeaderHome | None:
+        """The counts a team leader's home page starts from: claims waiting for their review and
+        the team's visits past their promised day."""
+        if by.team_id is None:
+            return None
+        progress = await self.team_progress(by=by, team_id=by.team_id, now=now)
+        work = await self.worklist(by=by, now=now, mine=False)
+        return LeaderHome(
+            team_id=by.team_id,
+            claims_waiting=len(progress.claims),
+            oldest_claim_days=max((c.age_days for c in progress.claims), default=None),
+            overdue_visits=work.counts.get("follow_up", 0),
         )
 
     async def signals(self, *, by: CurrentUser, merchant_id: uuid.UUID, now: datetime) -> Signals:

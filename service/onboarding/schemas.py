@@ -267,6 +267,16 @@ class Claim(Struct, kw_only=True):
     claimed_by_name: str | None
     note: str | None
     evidence: dict[str, object] | None
+    age_days: int = 0  # calendar days (Vietnam's) it has waited
+
+
+class LeaderHome(Struct, kw_only=True):
+    """What a team leader's day starts from: what waits for them, each with its list."""
+
+    team_id: uuid.UUID
+    claims_waiting: int
+    oldest_claim_days: int | None
+    overdue_visits: int
 
 
 class TeamProgress(Struct, kw_only=True):
