@@ -50,6 +50,7 @@ from service.merchants.schemas import (
     MergeOut,
     SubjectIn,
 )
+from service.merchants.sections import sections
 from service.merchants.services import (
     MERGERS,
     MerchantMerged,
@@ -508,9 +509,16 @@ class MerchantPages(Controller):
     ) -> Template:
         detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
         payments = await PaymentService(db_session).section(by=request.user, merchant_id=merchant_id)
+        parts = await sections(db_session, by=request.user, merchant_id=merchant_id)
         return Template(
             "merchants/detail.html.j2",
-            context={"detail": detail, "m": detail.merchant, "payments": payments, **_labels()},
+            context={
+                "detail": detail,
+                "m": detail.merchant,
+                "payments": payments,
+                "sections": parts,
+                **_labels(),
+            },
         )
 
     @get("/{merchant_id:uuid}/edit", name="merchants.edit")

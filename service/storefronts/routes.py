@@ -4,10 +4,11 @@ trader's edit links. Public pages and the trader's link pages are in public_rout
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
@@ -15,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import images
 from service.accounts.guards import requires_user
+from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, NotFound
 from service.i18n import gettext
+from service.merchants.sections import merchant_section
 from service.money import format_grouped
 from service.payments import render
 from service.payments.images import YEAR
@@ -59,6 +62,39 @@ def _kept(request: Request, image: StoredImage | None) -> dict[str, Any]:
         "kept_image": photos.keep_token(kept, request.app.state.settings.secret_key),
         "kept_thumb": image_view(image.id, image.thumb_width, image.thumb_height, "thumb"),
     }
+
+
+@merchant_section("storefronts/_merchant_section.html.j2")
+async def _merchant_page_section(db: AsyncSession, by: CurrentUser, merchant_id: uuid.UUID) -> dict[str, Any]:
+    """On the merchant page: published or not, the public link to copy or send, the way to the editor."""
+    return msgspec.structs.asdict(await StorefrontService(db).section(by=by, merchant_id=merchant_id))
+
+
+class TeamStorefrontPages(Controller):
+    """The staff menu's "Gian hàng": the storefronts of the traders the user works with, in the app."""
+
+    path = "/storefronts"
+    guards = [requires_user]
+
+    @get("/", name="storefronts.team")
+    async def team(
+        self, request: Request, db_session: NamedDependency[AsyncSession], page: FromQuery[int] = 1
+    ) -> Template:
+        listing = await StorefrontService(db_session).of_team(
+            by=request.user, page=page, public_url=request.app.state.settings.public_url
+        )
+        return Template("storefronts/team.html.j2", context={"listing": listing})
+
+
+def _show_once(request: Request, merchant_id: uuid.UUID, link_id: uuid.UUID, token: str) -> Redirect:
+    # The token exists only now: it rides in the (encrypted) session cookie to the next page.
+    if not isinstance(request.scope.get("session"), dict):
+        request.set_session({})
+    request.session[NEW_LINK] = {"id": str(link_id), "token": token}
+    return Redirect(
+        request.app.route_reverse("storefronts.links.show", merchant_id=merchant_id, link_id=link_id),
+        status_code=303,
+    )
 
 
 class StorefrontPages(Controller):
@@ -399,14 +435,25 @@ class StorefrontPages(Controller):
             secret=request.app.state.settings.secret_key,
             at=utcnow(),
         )
-        # The token exists only now: it rides in the (encrypted) session cookie to the next page.
-        if not isinstance(request.scope.get("session"), dict):
-            request.set_session({})
-        request.session[NEW_LINK] = {"id": str(link.id), "token": token}
-        return Redirect(
-            request.app.route_reverse("storefronts.links.show", merchant_id=merchant_id, link_id=link.id),
-            status_code=303,
+        return _show_once(request, merchant_id, link.id, token)
+
+    @post("/links/{link_id:uuid}/reissue", name="storefronts.links.reissue")
+    async def reissue_link(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        link_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """The old link stops working; a new one is shown once, to copy or send again."""
+        link, token = await EditLinkService(db_session).reissue(
+            by=request.user,
+            merchant_id=merchant_id,
+            link_id=link_id,
+            secret=request.app.state.settings.secret_key,
+            at=utcnow(),
         )
+        return _show_once(request, merchant_id, link.id, token)
 
     @get("/links/{link_id:uuid}", name="storefronts.links.show")
     async def show_link(
@@ -428,7 +475,14 @@ class StorefrontPages(Controller):
             qr = render.qr_svg(url)
         return Template(
             "storefronts/link.html.j2",
-            context={"merchant_id": merchant_id, "expires_at": link.expires_at, "url": url, "qr": qr},
+            context={
+                "merchant_id": merchant_id,
+                "link_id": link.id,
+                "active": link.revoked_at is None and link.expires_at > utcnow(),
+                "expires_at": link.expires_at,
+                "url": url,
+                "qr": qr,
+            },
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
 

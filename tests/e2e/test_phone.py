@@ -34,6 +34,7 @@ def staff_pages(url: str) -> list[str]:
         f"{merchant}/stages/new?stage=qr_active",
         f"{merchant}/payment-accounts/new",
         f"{merchant}/storefront",
+        f"{url}/storefronts/",
         f"{url}/worklist",
         f"{url}/settings",
         f"{url}/reports/feedback/new",
@@ -137,4 +138,23 @@ def test_a_shopper_opens_a_scannable_qr_and_is_told_how_to_pay_from_the_same_pho
     expect(howto).to_contain_text("thư viện ảnh")
     expect(page.locator("details[open]").first.get_by_role("link", name="Lưu ảnh mã QR")).to_be_visible()
     assert page.evaluate(FITS)
+    context.close()
+
+
+def test_the_menus_storefronts_stay_in_the_app_and_the_public_link_copies(browser, live_server) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    sign_in(page, live_server, "demo-volunteer")
+    page.locator(".mainnav").get_by_role("link", name="Gian hàng").click()
+    expect(page.locator("h1")).to_have_text("Gian hàng của tổ")
+    expect(page.locator(".mainnav")).to_be_visible()  # the way back
+    page.get_by_role("link", name="Bún hến Đông Ba O Nga").click()
+    expect(page.locator("h1")).to_contain_text("Bún hến Đông Ba O Nga")
+
+    page.goto(f"{live_server.url}/merchants/{BUN_HEN}")
+    expect(page.locator("#storefront-state")).to_contain_text("Đang công khai")
+    page.click("#storefront-url-copy")
+    expect(page.locator("#storefront-url-copy")).to_have_text("Đã chép")
+    assert page.evaluate("navigator.clipboard.readText()").endswith(f"/s/{BUN_HEN_SLUG}")
     context.close()
