@@ -40,10 +40,16 @@ DATETIME_PATTERN = N_("d/M/yyyy HH:mm")
 DATE_PATTERN = N_("d/M/yyyy")
 
 
-def format_when(value: date | datetime | None) -> str:
-    """A day or a moment as every page writes it, in the reader's language."""
-    if value is None:
+def format_when(value: date | datetime | str | None) -> str:
+    """A day or a moment as every page writes it, in the reader's language (an ISO day kept as
+    text, as a claim's evidence keeps it, too)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     locale = "vi_VN" if current_locale.get() == "vi" else "en_GB"
     if isinstance(value, datetime):
         return format_datetime(value, gettext(DATETIME_PATTERN), locale=locale, tzinfo="Asia/Ho_Chi_Minh")

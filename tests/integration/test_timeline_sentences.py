@@ -22,3 +22,16 @@ async def test_the_timeline_tells_changes_as_sentences_newest_first_in_both_lang
     english = (await client.get(f"/merchants/{merchant_id}/timeline?lang=en")).text.split('id="timeline"')[1]
     assert "Listed product Cá thu tươi 85.000\u00a0₫" in english
     assert "Created the online storefront" in english
+
+
+async def test_every_date_on_the_trader_pages_has_one_format(client) -> None:
+    import re
+
+    await browser_login(client, VOLUNTEER)
+    merchant_id = await new_merchant(client, "Rau sạch Cô Út")
+    for path in (f"/merchants/{merchant_id}", f"/merchants/{merchant_id}/timeline"):
+        vi = (await client.get(f"{path}?lang=vi")).text
+        assert re.search(r"\b\d{1,2}/\d{1,2}/20\d\d \d\d:\d\d\b", vi), path
+        assert "thg" not in vi and not re.search(r"\b\d{1,2}/\d{1,2}/\d\d\b(?!\d)", vi), path
+        en = (await client.get(f"{path}?lang=en")).text
+        assert re.search(r"\b\d{1,2} [A-Z][a-z]{2} 20\d\d, \d\d:\d\d\b", en), path
