@@ -4,7 +4,10 @@ takes the focus; a product photo survives a validation error; deleting asks firs
 message after a save is on screen."""
 
 import re
+import uuid
+from datetime import UTC, datetime
 
+import httpx
 from playwright.sync_api import expect
 
 from service.demo import demo_merchant_id
@@ -239,4 +242,44 @@ def test_deleting_a_product_or_a_trader_asks_first(browser, live_server) -> None
     page.locator("main").get_by_role("button", name="Xóa", exact=True).click()
     page.get_by_role("button", name="Xóa tiểu thương").click()
     expect(page.locator(".flash")).to_contain_text(re.compile("Đã xóa Bún hến Đông Ba O Nga"))
+    page.close()
+
+
+def test_enter_in_a_claims_reason_sends_it_back_and_never_verifies_it(browser, live_server) -> None:
+    token = httpx.post(
+        f"{live_server.url}/api/v1/session", json={"username": "demo-volunteer", "password": "demo-password"}
+    ).json()["token"]
+    claimed = httpx.post(
+        f"{live_server.url}/api/v1/merchants/{BUN_HEN}/stage-events",
+        json={
+            "client_event_id": str(uuid.uuid4()),
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "stage": "identity",
+            "kind": "reached",
+            "note": "Đã xem tận mắt tại sạp",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert claimed.status_code == 201, claimed.text
+    page = browser.new_page(viewport=TABLET)
+    sign_in(page, live_server, "demo-leader")
+    expect(page.locator("#claims-waiting")).to_contain_text("khai báo chờ xác minh")
+    page.click("#claims-waiting")
+    claim = page.locator(".claim", has_text="Bún hến Đông Ba O Nga")
+    assert_enter_saves(page, f"#{claim.get_attribute('id')} form.reject", "Trả lại")
+    page.reload()
+    claim.locator("input[name=reason]").fill("Chưa thấy thẻ căn cước điện tử")
+    claim.locator("input[name=reason]").press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Đã trả lại")
+    expect(page.locator(".flash")).to_be_in_viewport()
+    page.goto(f"{live_server.url}/merchants/{BUN_HEN}/timeline")
+    expect(page.locator("#stage-identity .badge")).to_have_text("bị trả lại")
+
+    # The leader's other forms: adding a team member, adding a village.
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="Quản lý thành viên").click()
+    assert_enter_saves(page, "main form.form", "Thêm")
+    page.goto(f"{live_server.url}/")
+    page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
+    assert_enter_saves(page, "main form.form", "Thêm")
     page.close()

@@ -431,4 +431,6 @@ async def test_account_changes_appear_on_the_onboarding_timeline(client, volunte
     await browser_login(client, "demo-volunteer")
     timeline = await client.get(f"/merchants/{NO_ACCOUNT}/timeline")
     assert timeline.status_code == 200
-    assert "Tài khoản nhận tiền: " in timeline.text
+    told = timeline.text.split('id="timeline"')[1]
+    assert f"Thêm tài khoản Vietcombank •••• {VCB['account'][-4:]}" in told  # a sentence, not field names
+    assert "bank_bin" not in told and "0011001234567" not in told
