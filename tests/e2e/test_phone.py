@@ -67,6 +67,12 @@ def test_every_page_fits_without_sideways_scrolling(browser, live_server, size) 
     page.goto(f"{live_server.url}/teams/")
     page.locator("main a[href^='/teams/']").first.click()
     assert page.evaluate(FITS), page.url
+    page.goto(f"{live_server.url}/")
+    page.click("#claims-waiting")  # the team's progress and claims
+    assert page.evaluate(FITS), (page.url, page.evaluate(WIDEST))
+    page.goto(f"{live_server.url}/")
+    page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
+    assert page.evaluate(FITS), (page.url, page.evaluate(WIDEST))
     context.close()
 
     public = browser.new_context(viewport=size, is_mobile=size["width"] < 500, has_touch=True)
