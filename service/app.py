@@ -37,7 +37,7 @@ from service.settings import Settings
 from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
 from service.storefronts.reach import Reach
-from service.storefronts.routes import StorefrontPages, media_router
+from service.storefronts.routes import StorefrontPages, TeamStorefrontPages, media_router
 from service.web import ClockMiddleware, LocaleMiddleware, template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             service_worker,
             ReportPages,
             StorefrontPages,
+            TeamStorefrontPages,
             PublicStorefronts,
             TraderPages,
             SessionApi,

@@ -21,8 +21,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.schemas import ROLE_NAMES
 from service.errors import explain_msgspec
-from service.i18n import LOCALES, current_locale, gettext, ngettext, pick_locale
+from service.i18n import LOCALES, N_, current_locale, gettext, ngettext, pick_locale
 from service.idempotency import Replay
+from service.money import format_grouped
 from service.settings import Settings
 from service.text import nfc
 
@@ -34,13 +35,26 @@ LANG_COOKIE = "lang"
 # --- templates ----------------------------------------------------------------------------------
 
 
-def _date(value: date | datetime | None, format: str = "medium") -> str:
-    if value is None:
+# One date format on every page. The patterns are messages, so each catalog writes its own
+# (Vietnamese: 8/12/2026 01:12; the English catalog: 8 Dec 2026, 01:12). Times are Vietnam's.
+DATETIME_PATTERN = N_("d/M/yyyy HH:mm")
+DATE_PATTERN = N_("d/M/yyyy")
+
+
+def format_when(value: date | datetime | str | None) -> str:
+    """A day or a moment as every page writes it, in the reader's language (an ISO day kept as
+    text, as a claim's evidence keeps it, too)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     locale = "vi_VN" if current_locale.get() == "vi" else "en_GB"
     if isinstance(value, datetime):
-        return format_datetime(value, format="short", locale=locale, tzinfo="Asia/Ho_Chi_Minh")
-    return format_date(value, format=format, locale=locale)
+        return format_datetime(value, gettext(DATETIME_PATTERN), locale=locale, tzinfo="Asia/Ho_Chi_Minh")
+    return format_date(value, gettext(DATE_PATTERN), locale=locale)
 
 
 def template_config(settings: Settings) -> TemplateConfig:
@@ -61,7 +75,7 @@ def template_config(settings: Settings) -> TemplateConfig:
         LOCALES=LOCALES,
         public_url=settings.public_url,
     )
-    env.filters.update(date=_date)
+    env.filters.update(date=format_when, grouped=format_grouped)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 

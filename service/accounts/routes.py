@@ -116,6 +116,8 @@ class SessionPages(Controller):
         if user.role == "volunteer":  # a volunteer's day starts from their worklist
             work = await OverviewService(db_session).worklist(by=user, now=utcnow())
             context.update(work=work, **template_labels())
+        if user.role == "team_leader":  # a leader's from what waits for them
+            context.update(lead=await OverviewService(db_session).leader_home(by=user, now=utcnow()))
         if user.is_officer:  # an officer's starts from their area's headline figures
             reports = SummaryService(db_session)
             place = await reports.resolve(by=user)

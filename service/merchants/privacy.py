@@ -83,3 +83,8 @@ LEGAL_PERSON_KINDS = frozenset({"cooperative", "micro_enterprise"})
 
 def is_erased(merchant: Any) -> bool:
     return getattr(merchant, "owner_phone", None) == ERASED_PHONE
+
+
+def mask_name(name: str) -> str:
+    """`Đ. T. T.` for `Đặng Thị Thiện`: initials only, for a reader outside the record's scope."""
+    return " ".join(f"{word[0]}." for word in name.split() if word) or "—"

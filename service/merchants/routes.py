@@ -33,6 +33,7 @@ from service.merchants.schemas import (
     AUDIT_ACTIONS,
     CATEGORY_NAMES,
     CONSENT_NAMES,
+    FIELD_HINTS,
     FIELD_LABELS,
     KIND_NAMES,
     STAGE_NAMES,
@@ -49,6 +50,7 @@ from service.merchants.schemas import (
     MergeOut,
     SubjectIn,
 )
+from service.merchants.sections import sections
 from service.merchants.services import (
     MERGERS,
     MerchantMerged,
@@ -376,6 +378,8 @@ def _labels() -> dict[str, Any]:
         "consents": CONSENT_NAMES,
         "stages": STAGE_NAMES,
         "labels": FIELD_LABELS,
+        "hints": FIELD_HINTS,
+        "required": validation.REQUIRED,
         "actions": AUDIT_ACTIONS,
         "display_phone": display_phone,
     }
@@ -468,14 +472,13 @@ class MerchantPages(Controller):
         except FieldErrors as exc:
             return await self._form(request, db_session, values=values, errors=dict(exc.errors), status=422)
         except PossibleDuplicates as exc:
-            visible = await merchants.visible_ids(by=request.user, ids=[d.id for d in exc.duplicates])
+            shown = await merchants.duplicate_views(by=request.user, duplicates=exc.duplicates)
             return await self._form(
                 request,
                 db_session,
                 values=values,
                 errors={},
-                duplicates=exc.duplicates,
-                linked=visible,
+                duplicates=shown,
                 status=409,
             )
         flash(request, gettext("Đã đăng ký {name}.", name=merchant.business_name), "success")
@@ -506,9 +509,16 @@ class MerchantPages(Controller):
     ) -> Template:
         detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
         payments = await PaymentService(db_session).section(by=request.user, merchant_id=merchant_id)
+        parts = await sections(db_session, by=request.user, merchant_id=merchant_id)
         return Template(
             "merchants/detail.html.j2",
-            context={"detail": detail, "m": detail.merchant, "payments": payments, **_labels()},
+            context={
+                "detail": detail,
+                "m": detail.merchant,
+                "payments": payments,
+                "sections": parts,
+                **_labels(),
+            },
         )
 
     @get("/{merchant_id:uuid}/edit", name="merchants.edit")
@@ -568,15 +578,14 @@ class MerchantPages(Controller):
             )
         except PossibleDuplicates as exc:
             current = merchants.out(merchant, by=request.user)
-            visible = await merchants.visible_ids(by=request.user, ids=[d.id for d in exc.duplicates])
+            shown = await merchants.duplicate_views(by=request.user, duplicates=exc.duplicates)
             return await self._edit_form(
                 request,
                 db_session,
                 current=current,
                 values=values,
                 errors={},
-                duplicates=exc.duplicates,
-                linked=visible,
+                duplicates=shown,
                 status=409,
             )
         flash(request, gettext("Đã lưu thay đổi."), "success")
@@ -617,8 +626,23 @@ class MerchantPages(Controller):
         db_session: NamedDependency[AsyncSession],
         merchant_id: FromPath[uuid.UUID],
         data: Form,
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        """Asks first (a page that says who goes); deletes when that page's button is pressed."""
         version = _form_version(data)
+        if data.get("confirm") != "1":
+            shown = await MerchantService(db_session).get(by=request.user, merchant_id=merchant_id)
+            detail_url = request.app.route_reverse("merchants.detail", merchant_id=merchant_id)
+            return Template(
+                "confirm.html.j2",
+                context={
+                    "title": gettext("Xóa tiểu thương {name}?", name=shown.business_name),
+                    "text": gettext("{name} sẽ bị xóa khỏi danh sách tiểu thương.", name=shown.business_name),
+                    "action": request.url.path,
+                    "hidden": {"version": "" if version is None else version},
+                    "confirm": gettext("Xóa tiểu thương"),
+                    "back": detail_url,
+                },
+            )
         merchant = await MerchantService(db_session).delete(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
         )

@@ -167,6 +167,30 @@ class Duplicate(Struct):
     reason: Literal["owner_phone", "tax_code", "owner_id_number", "business_name"]
 
 
+class DuplicateView(Struct, kw_only=True):
+    """A possible duplicate as the registration page shows it: enough to tell the same trader from
+    another, with the owner's name masked for a record outside the reader's scope."""
+
+    id: uuid.UUID
+    business_name: str
+    commune_name: str
+    reason: str  # a msgid, see DUPLICATE_REASONS
+    owner_name: str
+    market: str | None
+    stall: str | None
+    registered_at: datetime
+    registered_by: str  # who registered it (a person in scope, else their team)
+    linked: bool  # the reader may open the record
+
+
+DUPLICATE_REASONS = {
+    "owner_phone": N_("trùng số điện thoại"),
+    "tax_code": N_("trùng mã số thuế"),
+    "owner_id_number": N_("trùng số căn cước"),
+    "business_name": N_("tên gần giống, cùng xã"),
+}
+
+
 class DuplicatesOut(Struct):
     detail: str
     duplicates: list[Duplicate]
@@ -271,6 +295,12 @@ FIELD_LABELS = {
     "left_behind": N_("Dữ liệu ở lại bản ghi cũ"),
     "source": N_("Nguồn"),
     "erased": N_("Trường đã xóa"),
+}
+# The format each identifier takes, shown under its label before anything is typed.
+FIELD_HINTS = {
+    "owner_phone": N_("10 chữ số, bắt đầu bằng 0, ví dụ 0912 345 678."),
+    "owner_id_number": N_("12 chữ số trên thẻ căn cước."),
+    "tax_code": N_("10 hoặc 13 chữ số; hộ kinh doanh có thể dùng số căn cước 12 chữ số."),
 }
 AUDIT_ACTIONS = {
     "create": N_("Tạo mới"),

@@ -25,12 +25,15 @@ from service.merchants.privacy import (
     Visibility,
     display_phone,
     is_erased,
+    mask_name,
     masked_fields,
     shown,
     visibility,
 )
 from service.merchants.schemas import (
+    DUPLICATE_REASONS,
     Duplicate,
+    DuplicateView,
     MerchantDetail,
     MerchantFilters,
     MerchantIn,
@@ -402,6 +405,48 @@ class MerchantService:
                         id=mid, business_name=business_name, commune_code=commune, reason="business_name"
                     )
         return list(found.values())
+
+    async def duplicate_views(
+        self, *, by: CurrentUser, duplicates: Iterable[Duplicate]
+    ) -> list[DuplicateView]:
+        """The possible duplicates as the page shows them: the commune by name, the reason in
+        words, owner, market and stall, who registered it and when. A record the reader may not
+        open shows the owner's initials and the registering team, not the person."""
+        duplicates = list(duplicates)
+        if not duplicates:
+            return []
+        visible = await self.visible_ids(by=by, ids=[d.id for d in duplicates])
+        rows = (
+            await self.session.execute(
+                select(Merchant, Commune.full_name, User.full_name, Team.name)
+                .join(Commune, Commune.code == Merchant.commune_code)
+                .join(User, User.id == Merchant.created_by_id)
+                .join(Team, Team.id == Merchant.team_id)
+                .where(Merchant.id.in_([d.id for d in duplicates]))
+            )
+        ).all()
+        found = {m.id: (m, commune, person, team) for m, commune, person, team in rows}
+        views = []
+        for d in duplicates:
+            if d.id not in found:
+                continue
+            m, commune, person, team = found[d.id]
+            linked = d.id in visible
+            views.append(
+                DuplicateView(
+                    id=d.id,
+                    business_name=m.business_name,
+                    commune_name=commune,
+                    reason=DUPLICATE_REASONS[d.reason],
+                    owner_name=m.owner_name if linked else mask_name(m.owner_name),
+                    market=m.market,
+                    stall=m.stall,
+                    registered_at=m.created_at,
+                    registered_by=person if linked else team,
+                    linked=linked,
+                )
+            )
+        return views
 
     async def _refuse_duplicates(
         self, values: Mapping[str, Any], confirmed: Iterable[uuid.UUID], exclude_id: uuid.UUID | None = None

@@ -18,15 +18,16 @@ from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
 from service.audit import AuditEntry
 from service.errors import NotFound
-from service.i18n import N_
+from service.i18n import N_, gettext
 from service.merchants.models import Merchant
-from service.merchants.schemas import MerchantOut
+from service.merchants.schemas import FIELD_LABELS, MerchantOut
 from service.merchants.services import MerchantService
-from service.onboarding import stages, worklist
+from service.onboarding import sentences, stages, worklist
 from service.onboarding.models import MerchantStage, StageEvent, Visit
 from service.onboarding.schemas import (
     KIND_NAMES,
     Claim,
+    LeaderHome,
     MemberActivity,
     MerchantRef,
     Signals,
@@ -42,7 +43,7 @@ from service.onboarding.schemas import (
 )
 from service.onboarding.services import RECORDERS, as_rule, events_of
 from service.onboarding.stages import INSTALLED_NOT_USING_AFTER, STAGES, STALLED_AFTER
-from service.payments import checkins
+from service.payments import banks, checkins
 from service.payments.checkins import CheckinService
 from service.payments.models import PaymentCheckin
 from service.storefronts import reach
@@ -245,6 +246,7 @@ class OverviewService:
                 claimed_by_name=claimed_by_name,
                 note=event.note,
                 evidence=event.evidence,
+                age_days=(stages.local_date(now) - stages.local_date(event.occurred_at)).days,
             )
             for event, business_name, claimed_by_name in await self.session.execute(
                 select(StageEvent, m.business_name, claimant.c.full_name)
@@ -267,6 +269,20 @@ class OverviewService:
             since=since,
             claims=claims,
             can_review=by.role == "admin" or (by.role == "team_leader" and by.team_id == team_id),
+        )
+
+    async def leader_home(self, *, by: CurrentUser, now: datetime) -> LeaderHome | None:
+        """The counts a team leader's home page starts from: claims waiting for their review and
+        the team's visits past their promised day."""
+        if by.team_id is None:
+            return None
+        progress = await self.team_progress(by=by, team_id=by.team_id, now=now)
+        work = await self.worklist(by=by, now=now, mine=False)
+        return LeaderHome(
+            team_id=by.team_id,
+            claims_waiting=len(progress.claims),
+            oldest_claim_days=max((c.age_days for c in progress.claims), default=None),
+            overdue_visits=work.counts.get("follow_up", 0),
         )
 
     async def signals(self, *, by: CurrentUser, merchant_id: uuid.UUID, now: datetime) -> Signals:
@@ -336,11 +352,13 @@ class OverviewService:
         )
 
     async def timeline(self, *, by: CurrentUser, merchant_id: uuid.UUID) -> Timeline:
-        """Registration, stage events, visits and other areas' changes, oldest first, with who.
+        """Registration, stage events, visits and other areas' changes, oldest first (the page shows
+        them newest first), with who.
 
         Other areas appear here through the audit log: an entry whose entity_id is the merchant's
-        id, whatever its entity_type ("payment_account", "storefront", …), is shown with its action
-        and the names of the fields it changed (never their values: they may be personal)."""
+        id, whatever its entity_type ("payment_account", "storefront", …), is told as sentences
+        (`sentences.py`): an account by its bank and last four digits, a product by its name and
+        price; nothing else personal."""
         merchant = await MerchantService(self.session).get(by=by, merchant_id=merchant_id)
         events = await events_of(self.session, merchant.id)
         visits = list(
@@ -356,6 +374,16 @@ class OverviewService:
                     not_(and_(AuditEntry.entity_type == "merchant", AuditEntry.action == "create")),
                 )
             )
+        )
+        # Entries of one request share their moment: a storefront is made before its first product,
+        # an account or a product before it changes.
+        changes.sort(key=lambda c: (c.at, c.action != "create", "product_id" in c.changes))
+        told = sentences.tell(
+            (sentences.Entry(c.entity_type, c.action, dict(c.changes)) for c in changes),
+            bank_name=_bank_name,
+            field_label=lambda f: (
+                gettext(FIELD_LABELS[f]) if f in FIELD_LABELS else gettext("thông tin khác")
+            ),
         )
         people = {e.recorded_by_id for e in events} | {v.volunteer_id for v in visits}
         people |= {c.actor_id for c in changes}
@@ -377,9 +405,10 @@ class OverviewService:
                 entity_type=c.entity_type,
                 action=c.action,
                 fields=sorted(c.changes),
+                sentences=said,
                 by_id=c.actor_id,
             )
-            for c in changes
+            for c, said in zip(changes, told, strict=True)
         ]
         for item in items:
             item.by_name = names.get(item.by_id)
@@ -396,6 +425,11 @@ class OverviewService:
         )
 
 
+def _bank_name(bin_: str) -> str:
+    bank = banks.by_bin(bin_)
+    return bank.short_name if bank else bin_
+
+
 def _ladder(now: stages.Progress) -> list[StageStatus]:
     rows = []
     for stage in stages.STAGES:
@@ -404,8 +438,10 @@ def _ladder(now: stages.Progress) -> list[StageStatus]:
             status = "verified"
         elif held:
             status = "automatic" if now.holds[stage.code].source == "automatic" else "self_reported"
+        elif stage.code in now.stood:
+            status = "stopped"  # held by a claim that stood, until the trader stopped
         elif stage.code in now.ever:
-            status = "stopped"
+            status = "rejected"  # only ever claimed, and a team leader sent the claim back
         elif stage.code in now.skipped:
             status = "skipped"
         else:

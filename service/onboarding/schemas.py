@@ -7,6 +7,7 @@ from msgspec import Meta, Struct
 
 from service.i18n import N_
 from service.merchants.schemas import AUDIT_ACTIONS, FIELD_LABELS, STAGE_NAMES
+from service.onboarding.sentences import Sentence
 from service.onboarding.stages import StageCode
 from service.onboarding.worklist import REASONS
 from service.payments.checkins import ANSWERS as CHECKIN_ANSWERS
@@ -48,9 +49,9 @@ STATUS_NAMES = {  # how a stage is held, as badges: a leader-verified claim read
     "verified": N_("✓ đã xác minh"),
     "self_reported": N_("tự khai"),
     "automatic": N_("tự động"),
-    "rejected": N_("không được xác nhận"),
+    "rejected": N_("bị trả lại"),
     "stopped": N_("đã ngừng"),
-    "skipped": N_("bỏ qua"),
+    "skipped": N_("chưa đạt"),  # a higher stage is held: allowed, and still not reached
     "not_yet": N_("chưa đạt"),
 }
 Topic = Literal[
@@ -168,7 +169,7 @@ class StageStatus(Struct, kw_only=True):
     claimable: bool
     held: bool
     reached_at: datetime | None
-    status: Literal["verified", "self_reported", "automatic", "stopped", "skipped", "not_yet"]
+    status: Literal["verified", "self_reported", "automatic", "stopped", "rejected", "skipped", "not_yet"]
 
 
 class TimelineItem(Struct, kw_only=True):
@@ -181,6 +182,7 @@ class TimelineItem(Struct, kw_only=True):
     entity_type: str | None = None
     action: str | None = None
     fields: list[str] = []
+    sentences: list[Sentence] = []  # a change from another area, told (see sentences.py)
     note: str | None = None
     link: str | None = None
     visit_on: date | None = None
@@ -265,6 +267,16 @@ class Claim(Struct, kw_only=True):
     claimed_by_name: str | None
     note: str | None
     evidence: dict[str, object] | None
+    age_days: int = 0  # calendar days (Vietnam's) it has waited
+
+
+class LeaderHome(Struct, kw_only=True):
+    """What a team leader's day starts from: what waits for them, each with its list."""
+
+    team_id: uuid.UUID
+    claims_waiting: int
+    oldest_claim_days: int | None
+    overdue_visits: int
 
 
 class TeamProgress(Struct, kw_only=True):

@@ -33,7 +33,7 @@ NOTHING_TO_PRINT = N_("Chưa có tiểu thương nào ở chợ này có tài kh
 
 
 def _detail_url(request: Request, merchant_id: uuid.UUID) -> str:
-    return request.app.route_reverse("merchants.detail", merchant_id=merchant_id) + "#payments"
+    return request.app.route_reverse("merchants.detail", merchant_id=merchant_id)
 
 
 def _bank_options(query: str, selected: str | None) -> list[BankOut]:

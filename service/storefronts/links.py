@@ -106,6 +106,15 @@ class EditLinkService:
             raise NotFound()
         return link
 
+    async def reissue(
+        self, *, by: CurrentUser, merchant_id: uuid.UUID, link_id: uuid.UUID, secret: str, at: datetime
+    ) -> tuple[EditLink, str]:
+        """A link shown once cannot be shown again (only its hash is kept): this revokes it and
+        makes a new one for as many days as the old one was given."""
+        old = await self.revoke(by=by, merchant_id=merchant_id, link_id=link_id, at=at)
+        days = min(LIFETIMES, key=lambda d: abs(d - (old.expires_at - old.created_at).days))
+        return await self.create(by=by, merchant_id=merchant_id, days=days, secret=secret, at=at)
+
     async def revoke(
         self, *, by: CurrentUser, merchant_id: uuid.UUID, link_id: uuid.UUID, at: datetime
     ) -> EditLink:

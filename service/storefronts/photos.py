@@ -12,6 +12,7 @@ metadata, is stored once; the files never change, so they are served as immutabl
 """
 
 import hashlib
+import hmac
 import io
 import os
 import tempfile
@@ -128,3 +129,40 @@ def store(media_dir: Path, prepared: Prepared) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+# --- a photo kept across a failed save ---------------------------------------------------------------
+# A form that fails validation after a photo was chosen would lose it (a browser never refills a file
+# input). The files are already written under their content address, so the page carries a signed
+# note of them instead: sending it back attaches the same photo without choosing it again.
+
+
+class Kept(msgspec.Struct, frozen=True):
+    id: str
+    width: int
+    height: int
+    thumb_width: int
+    thumb_height: int
+
+
+def keep_token(kept: Kept, secret: str) -> str:
+    body = f"{kept.id}.{kept.width}.{kept.height}.{kept.thumb_width}.{kept.thumb_height}"
+    return f"{body}.{_sign(body, secret)}"
+
+
+def kept_from_token(token: object, secret: str) -> Kept | None:
+    """The photo a `keep_token` names, or None when the token is missing, malformed or forged."""
+    if not isinstance(token, str) or len(token) > 200:
+        return None
+    body, _, signature = token.rpartition(".")
+    if not body or not hmac.compare_digest(signature, _sign(body, secret)):
+        return None
+    image_id, *sizes = body.split(".")
+    if len(sizes) != 4 or not all(s.isdigit() for s in sizes) or not image_id.isalnum():
+        return None
+    width, height, thumb_width, thumb_height = (int(s) for s in sizes)
+    return Kept(image_id, width, height, thumb_width, thumb_height)
+
+
+def _sign(body: str, secret: str) -> str:
+    return hmac.new(f"kept-photo:{secret}".encode(), body.encode(), hashlib.sha256).hexdigest()[:32]

@@ -7,6 +7,7 @@ forms carry the token of the cookie the form page set, with no session or login.
 """
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -32,7 +33,7 @@ from service.storefronts.cache import Entry, PageCache
 from service.storefronts.directory import DirectoryService
 from service.storefronts.links import EditLinkService, LinkUnusable, NotAllowed
 from service.storefronts.models import StoredImage
-from service.storefronts.public import PublicStorefront
+from service.storefronts.public import PublicStorefront, image_view
 from service.storefronts.reach import Reach, ReachTotals
 from service.storefronts.reach import totals as reach_totals
 from service.storefronts.services import StorefrontService
@@ -352,6 +353,7 @@ class TraderPages(Controller):
         form: dict[str, Any],
         *,
         done: str = N_("Đã lưu. Trang gian hàng đã cập nhật."),
+        keep: Callable[[], dict[str, Any]] | None = None,
     ) -> Template | Redirect:
         try:
             await action()
@@ -365,7 +367,7 @@ class TraderPages(Controller):
                 headers=PRIVATE_PAGE,
             )
         except FieldErrors as exc:
-            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            values = {k: v for k, v in form.items() if isinstance(v, str)} | (keep() if keep else {})
             return await self._page(request, db, token, errors=dict(exc.errors), values=values, status=422)
         flash(request, gettext(done), "success")
         return Redirect(request.app.route_reverse("storefronts.trader", token=token), status_code=303)
@@ -441,6 +443,7 @@ class TraderPages(Controller):
         photo_field = form.pop("image", None)
         settings = request.app.state.settings
         links = EditLinkService(db_session)
+        chosen: list[StoredImage] = []  # the photo, kept for the page again if the save fails
 
         async def action() -> None:
             at = utcnow()
@@ -449,10 +452,24 @@ class TraderPages(Controller):
             image: StoredImage | None = None
             if prepared is not None:
                 image = await links.storefronts.store_image(prepared, media_dir=settings.media_dir, at=at)
+            elif kept := photos.kept_from_token(form.pop("kept_image", None), settings.secret_key):
+                image = await links.storefronts.kept_image(kept, media_dir=settings.media_dir, at=at)
+            if image is not None:
+                chosen.append(image)
             await links.add_product(token=token, secret=settings.secret_key, form=form, image=image, at=at)
 
+        def keep() -> dict[str, Any]:
+            if not chosen:
+                return {}
+            image = chosen[0]
+            kept = photos.Kept(image.id, image.width, image.height, image.thumb_width, image.thumb_height)
+            return {
+                "kept_image": photos.keep_token(kept, settings.secret_key),
+                "kept_thumb": image_view(image.id, image.thumb_width, image.thumb_height, "thumb"),
+            }
+
         try:
-            return await self._write(request, db_session, token, action, form)
+            return await self._write(request, db_session, token, action, form, keep=keep)
         except images.ImageError as exc:
             values = {k: v for k, v in form.items() if isinstance(v, str)}
             return await self._page(

@@ -4,10 +4,11 @@ trader's edit links. Public pages and the trader's link pages are in public_rout
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, MultipartBody, URLEncodedBody
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
@@ -15,13 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import images
 from service.accounts.guards import requires_user
+from service.accounts.schemas import CurrentUser
 from service.errors import DomainError, FieldErrors, NotFound
 from service.i18n import gettext
+from service.merchants.sections import merchant_section
+from service.money import format_grouped
 from service.payments import render
 from service.payments.images import YEAR
 from service.settings import Settings
+from service.storefronts import photos
 from service.storefronts.links import DEFAULT_LIFETIME, LIFETIMES, EditLinkService, link_url
 from service.storefronts.models import StoredImage
+from service.storefronts.public import image_view
 from service.storefronts.public_routes import PUBLIC, read_photo
 from service.storefronts.schemas import STOREFRONT_FIELD_LABELS
 from service.storefronts.services import StorefrontService
@@ -45,6 +51,50 @@ def media_router(settings: Settings) -> Router:
 
 def _editor_url(request: Request, merchant_id: uuid.UUID, anchor: str = "") -> str:
     return request.app.route_reverse("storefronts.edit", merchant_id=merchant_id) + anchor
+
+
+def _kept(request: Request, image: StoredImage | None) -> dict[str, Any]:
+    """Form values that keep a photo across a failed save: its signed note and its thumbnail."""
+    if image is None:
+        return {}
+    kept = photos.Kept(image.id, image.width, image.height, image.thumb_width, image.thumb_height)
+    return {
+        "kept_image": photos.keep_token(kept, request.app.state.settings.secret_key),
+        "kept_thumb": image_view(image.id, image.thumb_width, image.thumb_height, "thumb"),
+    }
+
+
+@merchant_section("storefronts/_merchant_section.html.j2")
+async def _merchant_page_section(db: AsyncSession, by: CurrentUser, merchant_id: uuid.UUID) -> dict[str, Any]:
+    """On the merchant page: published or not, the public link to copy or send, the way to the editor."""
+    return msgspec.structs.asdict(await StorefrontService(db).section(by=by, merchant_id=merchant_id))
+
+
+class TeamStorefrontPages(Controller):
+    """The staff menu's "Gian hàng": the storefronts of the traders the user works with, in the app."""
+
+    path = "/storefronts"
+    guards = [requires_user]
+
+    @get("/", name="storefronts.team")
+    async def team(
+        self, request: Request, db_session: NamedDependency[AsyncSession], page: FromQuery[int] = 1
+    ) -> Template:
+        listing = await StorefrontService(db_session).of_team(
+            by=request.user, page=page, public_url=request.app.state.settings.public_url
+        )
+        return Template("storefronts/team.html.j2", context={"listing": listing})
+
+
+def _show_once(request: Request, merchant_id: uuid.UUID, link_id: uuid.UUID, token: str) -> Redirect:
+    # The token exists only now: it rides in the (encrypted) session cookie to the next page.
+    if not isinstance(request.scope.get("session"), dict):
+        request.set_session({})
+    request.session[NEW_LINK] = {"id": str(link_id), "token": token}
+    return Redirect(
+        request.app.route_reverse("storefronts.links.show", merchant_id=merchant_id, link_id=link_id),
+        status_code=303,
+    )
 
 
 class StorefrontPages(Controller):
@@ -134,13 +184,18 @@ class StorefrontPages(Controller):
         flash(request, gettext("Gian hàng đã ẩn khỏi trang công khai."), "success")
         return Redirect(_editor_url(request, merchant_id), status_code=303)
 
-    async def _image(self, request: Request, db: AsyncSession, field: Any) -> StoredImage | None:
-        prepared = await read_photo(field)
-        if prepared is None:
+    async def _image(self, request: Request, db: AsyncSession, values: dict[str, Any]) -> StoredImage | None:
+        """The photo chosen now, or else the one kept from a save that failed."""
+        settings = request.app.state.settings
+        prepared = await read_photo(values.get("image"))
+        if prepared is not None:
+            return await StorefrontService(db).store_image(
+                prepared, media_dir=settings.media_dir, at=utcnow()
+            )
+        kept = photos.kept_from_token(values.get("kept_image"), settings.secret_key)
+        if kept is None:
             return None
-        return await StorefrontService(db).store_image(
-            prepared, media_dir=request.app.state.settings.media_dir, at=utcnow()
-        )
+        return await StorefrontService(db).kept_image(kept, media_dir=settings.media_dir, at=utcnow())
 
     @post(
         "/products",
@@ -158,13 +213,15 @@ class StorefrontPages(Controller):
         storefronts = StorefrontService(db_session)
         await storefronts.editable(by=request.user, merchant_id=merchant_id)  # before any photo work
         typed = {k: v for k, v in values.items() if isinstance(v, str)}
+        image: StoredImage | None = None
         try:
-            image = await self._image(request, db_session, values.get("image"))
+            image = await self._image(request, db_session, values)
             await storefronts.add_product_for(
                 by=request.user, merchant_id=merchant_id, values=values, image=image, at=utcnow()
             )
         except (FieldErrors, images.ImageError) as exc:
             errors = dict(exc.errors) if isinstance(exc, FieldErrors) else {"image": exc.text()}
+            typed |= _kept(request, image if isinstance(exc, FieldErrors) else None)
             return await self._editor(
                 request, db_session, merchant_id, errors=errors, product_values=typed, status=422
             )
@@ -180,7 +237,7 @@ class StorefrontPages(Controller):
                 status=409,
             )
         flash(request, gettext("Đã thêm sản phẩm."), "success")
-        return Redirect(_editor_url(request, merchant_id, "#products"), status_code=303)
+        return Redirect(_editor_url(request, merchant_id), status_code=303)
 
     async def _product_page(
         self,
@@ -202,7 +259,7 @@ class StorefrontPages(Controller):
             raise NotFound()
         current = {
             "name": product.name,
-            "price": str(product.price),
+            "price": format_grouped(product.price),
             "unit": product.unit or "",
             "available": "on" if product.available else "",
         }
@@ -245,8 +302,9 @@ class StorefrontPages(Controller):
         storefronts = StorefrontService(db_session)
         await storefronts.editable(by=request.user, merchant_id=merchant_id)
         typed = {k: v for k, v in values.items() if isinstance(v, str)}
+        image: StoredImage | None = None
         try:
-            image = await self._image(request, db_session, values.get("image"))
+            image = await self._image(request, db_session, values)
             await storefronts.update_product(
                 by=request.user,
                 merchant_id=merchant_id,
@@ -258,11 +316,12 @@ class StorefrontPages(Controller):
             )
         except (FieldErrors, images.ImageError) as exc:
             errors = dict(exc.errors) if isinstance(exc, FieldErrors) else {"image": exc.text()}
+            typed |= _kept(request, image if isinstance(exc, FieldErrors) else None)
             return await self._product_page(
                 request, db_session, merchant_id, product_id, values=typed, errors=errors, status=422
             )
         flash(request, gettext("Đã lưu sản phẩm."), "success")
-        return Redirect(_editor_url(request, merchant_id, "#products"), status_code=303)
+        return Redirect(_editor_url(request, merchant_id), status_code=303)
 
     @post("/products/{product_id:uuid}/delete", name="storefronts.products.delete")
     async def delete_product(
@@ -271,12 +330,33 @@ class StorefrontPages(Controller):
         db_session: NamedDependency[AsyncSession],
         merchant_id: FromPath[uuid.UUID],
         product_id: FromPath[uuid.UUID],
-    ) -> Redirect:
-        product = await StorefrontService(db_session).remove_product(
+        data: URLEncodedBody[dict[str, Any]],
+    ) -> Template | Redirect:
+        """Asks first (a page that says what goes); deletes when that page's button is pressed."""
+        storefronts = StorefrontService(db_session)
+        if data.get("confirm") != "1":
+            product = await storefronts.editable_product(
+                by=request.user, merchant_id=merchant_id, product_id=product_id
+            )
+            return Template(
+                "confirm.html.j2",
+                context={
+                    "title": gettext("Xóa sản phẩm {name}?", name=product.name),
+                    "text": gettext(
+                        "{name} · {price} sẽ không còn trên gian hàng.",
+                        name=product.name,
+                        price=product.price_text,
+                    ),
+                    "action": request.url.path,
+                    "confirm": gettext("Xóa sản phẩm"),
+                    "back": _editor_url(request, merchant_id),
+                },
+            )
+        product = await storefronts.remove_product(
             by=request.user, merchant_id=merchant_id, product_id=product_id, at=utcnow()
         )
         flash(request, gettext("Đã xóa sản phẩm {name}.", name=product.name), "success")
-        return Redirect(_editor_url(request, merchant_id, "#products"), status_code=303)
+        return Redirect(_editor_url(request, merchant_id), status_code=303)
 
     @post("/products/{product_id:uuid}/move", name="storefronts.products.move")
     async def move_product(
@@ -314,7 +394,9 @@ class StorefrontPages(Controller):
         await storefronts.editable(by=request.user, merchant_id=merchant_id)
         try:
             image = (
-                None if values.get("remove") else await self._image(request, db_session, values.get("image"))
+                None
+                if values.get("remove")
+                else await self._image(request, db_session, {"image": values.get("image")})
             )
         except images.ImageError as exc:
             return await self._editor(
@@ -353,14 +435,25 @@ class StorefrontPages(Controller):
             secret=request.app.state.settings.secret_key,
             at=utcnow(),
         )
-        # The token exists only now: it rides in the (encrypted) session cookie to the next page.
-        if not isinstance(request.scope.get("session"), dict):
-            request.set_session({})
-        request.session[NEW_LINK] = {"id": str(link.id), "token": token}
-        return Redirect(
-            request.app.route_reverse("storefronts.links.show", merchant_id=merchant_id, link_id=link.id),
-            status_code=303,
+        return _show_once(request, merchant_id, link.id, token)
+
+    @post("/links/{link_id:uuid}/reissue", name="storefronts.links.reissue")
+    async def reissue_link(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        merchant_id: FromPath[uuid.UUID],
+        link_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """The old link stops working; a new one is shown once, to copy or send again."""
+        link, token = await EditLinkService(db_session).reissue(
+            by=request.user,
+            merchant_id=merchant_id,
+            link_id=link_id,
+            secret=request.app.state.settings.secret_key,
+            at=utcnow(),
         )
+        return _show_once(request, merchant_id, link.id, token)
 
     @get("/links/{link_id:uuid}", name="storefronts.links.show")
     async def show_link(
@@ -382,7 +475,14 @@ class StorefrontPages(Controller):
             qr = render.qr_svg(url)
         return Template(
             "storefronts/link.html.j2",
-            context={"merchant_id": merchant_id, "expires_at": link.expires_at, "url": url, "qr": qr},
+            context={
+                "merchant_id": merchant_id,
+                "link_id": link.id,
+                "active": link.revoked_at is None and link.expires_at > utcnow(),
+                "expires_at": link.expires_at,
+                "url": url,
+                "qr": qr,
+            },
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
 
@@ -398,4 +498,4 @@ class StorefrontPages(Controller):
             by=request.user, merchant_id=merchant_id, link_id=link_id, at=utcnow()
         )
         flash(request, gettext("Đã thu hồi liên kết. Liên kết cũ không mở được nữa."), "success")
-        return Redirect(_editor_url(request, merchant_id, "#links"), status_code=303)
+        return Redirect(_editor_url(request, merchant_id), status_code=303)

@@ -164,3 +164,23 @@ class StorefrontSection(Struct, kw_only=True):
     slug: str | None
     products: int
     consent: bool
+
+
+class TeamStorefront(Struct, kw_only=True):
+    """One trader in the team's list of storefronts (the staff menu's "Gian hàng")."""
+
+    merchant_id: uuid.UUID
+    business_name: str
+    market: str | None
+    stall: str | None
+    slug: str | None  # None: no storefront yet
+    published: bool
+    public_url: str | None
+    products: int
+
+
+class TeamStorefronts(Struct, kw_only=True):
+    items: list[TeamStorefront]
+    published: int  # on this page
+    page: int
+    has_next: bool

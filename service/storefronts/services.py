@@ -46,6 +46,8 @@ from service.storefronts.schemas import (
     EditorView,
     ProductView,
     StorefrontSection,
+    TeamStorefront,
+    TeamStorefronts,
 )
 from service.storefronts.slugs import base_slug, unique_slug
 
@@ -535,6 +537,96 @@ class StorefrontService:
                 self.session.add(image)
         except IntegrityError:
             found = await self.session.get(StoredImage, prepared.id)
+            assert found is not None
+            return found
+        return image
+
+    async def of_team(
+        self, *, by: CurrentUser, page: int, public_url: str, per_page: int = 50
+    ) -> TeamStorefronts:
+        """The storefronts of the traders the user may see (their team's, for a volunteer), published
+        first, then drafts, then traders with none yet; by name."""
+        products = (
+            select(func.count())
+            .select_from(Product)
+            .where(Product.storefront_id == Storefront.id)
+            .correlate(Storefront)
+            .scalar_subquery()
+        )
+        page = max(page, 1)
+        rows = (
+            await self.session.execute(
+                select(
+                    Merchant.id,
+                    Merchant.business_name,
+                    Merchant.market,
+                    Merchant.stall,
+                    Storefront.slug,
+                    Storefront.published,
+                    products.label("products"),
+                )
+                .outerjoin(Storefront, Storefront.merchant_id == Merchant.id)
+                .where(MerchantService(self.session).where_visible(by))
+                .order_by(
+                    Storefront.published.is_(True).desc(),
+                    Storefront.id.is_(None),
+                    Merchant.name_fold,
+                    Merchant.id,
+                )
+                .offset((page - 1) * per_page)
+                .limit(per_page + 1)
+            )
+        ).all()
+        items = [
+            TeamStorefront(
+                merchant_id=row.id,
+                business_name=row.business_name,
+                market=row.market,
+                stall=row.stall,
+                slug=row.slug,
+                published=bool(row.published),
+                public_url=page_url(public_url, row.slug) if row.slug and row.published else None,
+                products=row.products or 0,
+            )
+            for row in rows[:per_page]
+        ]
+        return TeamStorefronts(
+            items=items, published=sum(i.published for i in items), page=page, has_next=len(rows) > per_page
+        )
+
+    async def editable_product(
+        self, *, by: CurrentUser, merchant_id: uuid.UUID, product_id: uuid.UUID
+    ) -> ProductView:
+        """One product of a storefront the user may edit (404 otherwise)."""
+        m = await self.editable(by=by, merchant_id=merchant_id)
+        sf = await self.of_merchant(m.id)
+        products = await self.product_views(sf.id) if sf else []
+        product = next((p for p in products if p.id == product_id), None)
+        if product is None:
+            raise NotFound()
+        return product
+
+    async def kept_image(self, kept: photos.Kept, *, media_dir: Path, at: datetime) -> StoredImage | None:
+        """The stored image of a photo kept across a failed save (its files were written then; its
+        row went with that request's rollback), or None when its files are gone."""
+        if not (media_dir / photos.file_name(kept.id, "display", "jpg")).exists():
+            return None
+        existing = await self.session.get(StoredImage, kept.id)
+        if existing is not None:
+            return existing
+        image = StoredImage(
+            id=kept.id,
+            width=kept.width,
+            height=kept.height,
+            thumb_width=kept.thumb_width,
+            thumb_height=kept.thumb_height,
+            created_at=at,
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(image)
+        except IntegrityError:
+            found = await self.session.get(StoredImage, kept.id)
             assert found is not None
             return found
         return image

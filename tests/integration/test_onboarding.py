@@ -249,6 +249,10 @@ async def test_late_and_repeated_syncs_are_placed_by_when_they_happened(client, 
     assert ladder["qr_active"]["status"] == "stopped"
     assert ladder["identity"]["status"] == "skipped"
     assert ladder["qr_issued"]["status"] == "self_reported"
+    page = (await client.get(f"/merchants/{merchant_id}/timeline", headers=headers)).text
+    rung = page.split('id="stage-identity"')[1].split("</li>")[0]
+    assert "chưa đạt" in rung and "bỏ qua" not in rung  # passed over, and still not reached
+    assert "đã ngừng" in page.split('id="stage-qr_active"')[1].split("</li>")[0]
 
     # Back in use yesterday; then a regression made three days ago arrives, later still. Placed by
     # when it happened, it falls in the gap the first regression already covers: nothing changes,
@@ -475,9 +479,13 @@ async def test_leader_verifies_a_claim_and_rejects_another_with_a_reason(client,
     assert statuses[("ecommerce", "reached")]["status"] == "rejected"
     assert statuses[("ecommerce", "rejected")]["note"] == "Đường dẫn là trang cá nhân, không phải gian hàng"
     ladder = {s["code"]: s["status"] for s in body["ladder"]}
-    assert ladder["identity"] == "verified" and ladder["ecommerce"] == "stopped"
+    assert ladder["identity"] == "verified" and ladder["ecommerce"] == "rejected"  # sent back, not stopped
     page = await client.get(f"/merchants/{merchant_id}/timeline", headers=volunteer)
     assert "✓ đã xác minh" in page.text and "Đường dẫn là trang cá nhân" in page.text
+    rung = page.text.split('id="stage-ecommerce"')[1].split("</li>")[0]
+    assert "bị trả lại" in rung and "đã ngừng" not in rung
+    english = await client.get(f"/merchants/{merchant_id}/timeline?lang=en", headers=volunteer)
+    assert "sent back" in english.text.split('id="stage-ecommerce"')[1].split("</li>")[0]
 
 
 async def test_leader_reviews_from_the_team_page(client, clock) -> None:
@@ -909,7 +917,11 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
                 action="create",
                 actor_id=uuid.UUID(me["id"]),
                 at=clock(),
-                changes={"bank_bin": [None, "970405"], "account_number": [None, "1234567890"]},
+                changes={
+                    "payment_account_id": [None, str(uuid.uuid4())],
+                    "bank_bin": [None, "970436"],
+                    "account": [None, "1234567890"],
+                },
                 province_code="46",
             )
             await session.commit()
@@ -922,9 +934,14 @@ async def test_the_timeline_shows_other_areas_changes_from_the_audit_log(client,
         "create",
         me["full_name"],
     )
-    assert change["fields"] == ["account_number", "bank_bin"]
+    assert change["sentences"] == [
+        {"text": "Thêm tài khoản {account}", "params": {"account": "Vietcombank •••• 7890"}}
+    ]
     page = await client.get(f"/merchants/{merchant_id}/timeline", headers=headers)
-    assert "Tài khoản nhận tiền" in page.text and "1234567890" not in page.text
+    assert "Thêm tài khoản Vietcombank •••• 7890" in page.text and "1234567890" not in page.text
+    assert "bank_bin" not in page.text and "payment_account" not in page.text
+    english = await client.get(f"/merchants/{merchant_id}/timeline?lang=en", headers=headers)
+    assert "Added account Vietcombank •••• 7890" in english.text
 
 
 # --- the team leader's page --------------------------------------------------------------------

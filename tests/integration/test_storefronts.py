@@ -282,12 +282,18 @@ async def test_products_are_edited_reordered_and_removed(volunteer) -> None:
     assert product_names(html) == ["Bánh bột lọc", "Bún bò đặc biệt"] and "45.000\u00a0₫" in html
     assert re.search(r'class="item out"[^>]*>.*?Bún bò đặc biệt', html, re.S)  # unticked: sold out
 
-    removed = await submit(
-        client, editor(merchant_id), f"/merchants/{merchant_id}/storefront/products/{first}/delete"
-    )
+    delete_first = f"/merchants/{merchant_id}/storefront/products/{first}/delete"
+    asked = await submit(client, editor(merchant_id), delete_first)
+    assert asked.status_code == 200  # the button asks first; nothing is deleted yet
+    assert "Xóa sản phẩm Bún bò đặc biệt?" in asked.text and 'name="confirm" value="1"' in asked.text
+    assert "Bún bò đặc biệt" in (await client.get(f"/s/{slug}")).text
+    removed = await submit(client, editor(merchant_id), delete_first, {"confirm": "1"})
     assert removed.status_code == 303
     last = await submit(
-        client, editor(merchant_id), f"/merchants/{merchant_id}/storefront/products/{second}/delete"
+        client,
+        editor(merchant_id),
+        f"/merchants/{merchant_id}/storefront/products/{second}/delete",
+        {"confirm": "1"},
     )
     assert last.status_code == 409  # a published page keeps at least one product
     assert product_names((await client.get(f"/s/{slug}")).text) == ["Bánh bột lọc"]

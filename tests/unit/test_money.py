@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.money import MAX_AMOUNT, MoneyError, format_vnd, parse_vnd
+from service.money import MAX_AMOUNT, MoneyError, format_grouped, format_vnd, parse_vnd
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,22 @@ from service.money import MAX_AMOUNT, MoneyError, format_vnd, parse_vnd
         ("25 000", 25000),
         ("500", 500),
         ("1.000.000.000.000", MAX_AMOUNT),
+        # Prices as traders say them.
+        ("85k", 85000),
+        ("85K", 85000),
+        ("85 k", 85000),
+        ("85 nghìn", 85000),
+        ("85 ngàn", 85000),
+        ("85 nghin", 85000),
+        ("85.000", 85000),
+        ("85000", 85000),
+        ("85.000 đồng", 85000),
+        ("85 nghìn đồng", 85000),
+        ("1,5k", 1500),
+        ("2.5k", 2500),
+        ("1,2 triệu", 1200000),
+        ("3tr", 3000000),
+        ("nghi\u0300n".join(["85 ", ""]), 85000),  # decomposed accents, as some keyboards send
     ],
 )
 def test_parse_vnd_reads_whole_dong(text, amount):
@@ -43,8 +59,10 @@ def test_parse_vnd_reads_whole_dong(text, amount):
         "25.0000",
         ".000",
         "25.000.",
-        "25k",
-        "25.000 đồng",
+        "1,2345k",
+        "k",
+        "85kk",
+        "85 nghìn 500",
         "25.000 ₫ ₫",
         "vnd 25.000 đ",
         "２５.０００",
@@ -100,3 +118,9 @@ def test_format_vnd_refuses_anything_but_int(amount):
 @given(st.integers(min_value=1, max_value=MAX_AMOUNT))
 def test_formatted_amount_parses_back(amount):
     assert parse_vnd(format_vnd(amount)) == amount
+
+
+@pytest.mark.parametrize(("amount", "text"), [(85000, "85.000"), (500, "500"), (1234567, "1.234.567")])
+def test_format_grouped_writes_a_price_as_a_price_field_shows_it(amount, text):
+    assert format_grouped(amount) == text
+    assert parse_vnd(text) == amount

@@ -7,7 +7,9 @@
   var fold = function (s) {
     return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase().replace(/\s+/g, "");
   };
-  if (button) button.style.display = "none"; // app.css gives buttons a display, which beats [hidden]
+  // Removed, not hidden: a hidden submit button that comes first is still the one Enter presses.
+  if (button) button.remove();
+  document.querySelectorAll("#account-form .nojs-save").forEach(function (el) { el.remove(); });
   input.addEventListener("keydown", function (e) { if (e.key === "Enter") e.preventDefault(); });
   input.addEventListener("input", function () {
     var q = fold(input.value), first = null;

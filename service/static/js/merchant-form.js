@@ -1,16 +1,26 @@
 // Progressive enhancement for the merchant form; the form works without it.
 // 1. "Use the tablet's location" fills lat/lon from the browser's geolocation.
 // 2. Changing province or commune reloads the village and team lists (the same server round
-//    trip as the "update lists" button, which is hidden when this script runs).
+//    trip as the "update lists" button, which this script removes).
 (function () {
   "use strict";
   var form = document.querySelector("form.form");
   if (!form) return;
+  // The buttons only a script-less page needs are removed, not hidden: a hidden submit button
+  // would still be the one Enter presses if it came first.
   var refresh = form.querySelector("button[name=_refresh]");
   if (refresh) {
-    refresh.hidden = true;
+    refresh.remove();
+    form.querySelectorAll(".nojs-save").forEach(function (el) { el.remove(); });
     form.querySelectorAll("select[data-refresh]").forEach(function (select) {
-      select.addEventListener("change", function () { refresh.click(); });
+      select.addEventListener("change", function () {
+        var flag = document.createElement("input");
+        flag.type = "hidden";
+        flag.name = "_refresh";
+        flag.value = "1";
+        form.appendChild(flag);
+        form.submit();
+      });
     });
   }
   var locate = document.getElementById("locate");

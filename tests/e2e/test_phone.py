@@ -1,0 +1,166 @@
+"""Every page a volunteer, a team leader, a trader and a shopper opens fits a 360 px phone and an
+800 px tablet without sideways scrolling; the trader's page has big labelled toggles and prices
+written as prices; the shopper's pay-this-amount QR opens large enough to scan, with a word on how
+to pay from the same phone; a whole directory card opens its storefront."""
+
+import pytest
+from playwright.sync_api import expect
+
+from service.demo import demo_merchant_id
+from tests.e2e.conftest import sign_in
+
+BUN_HEN = demo_merchant_id(0)
+BUN_HEN_SLUG = "bun-hen-dong-ba-o-nga-cho-dong-ba"
+SIZES = [{"width": 360, "height": 740}, {"width": 800, "height": 1280}]
+
+# document.documentElement.scrollWidth <= innerWidth: nothing sticks out to the side.
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
+WIDEST = """() => [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 3).map((el) => el.tagName + '.' + el.className + '#' + el.id)"""
+
+
+def staff_pages(url: str) -> list[str]:
+    merchant = f"{url}/merchants/{BUN_HEN}"
+    return [
+        f"{url}/",
+        f"{url}/merchants/",
+        f"{url}/merchants/new",
+        merchant,
+        f"{merchant}/edit",
+        f"{merchant}/timeline",
+        f"{merchant}/visits/new",
+        f"{merchant}/stages/new",
+        f"{merchant}/stages/new?stage=qr_active",
+        f"{merchant}/payment-accounts/new",
+        f"{merchant}/storefront",
+        f"{url}/storefronts/",
+        f"{url}/worklist",
+        f"{url}/settings",
+        f"{url}/reports/feedback/new",
+    ]
+
+
+def assert_fits(page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None and response.ok, (url, response and response.status)
+    assert page.evaluate(FITS), (url, page.viewport_size, page.evaluate(WIDEST))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["phone-360", "tablet-800"])
+def test_every_page_fits_without_sideways_scrolling(browser, live_server, size) -> None:
+    context = browser.new_context(viewport=size, is_mobile=size["width"] < 500, has_touch=True)
+    page = context.new_page()
+    sign_in(page, live_server, "demo-volunteer")
+    for url in staff_pages(live_server.url):
+        assert_fits(page, url)
+    page.goto(f"{live_server.url}/merchants/{BUN_HEN}/storefront")
+    page.locator("#new-link").dispatch_event("click")
+    link = page.locator("#link-url").input_value()
+    context.close()
+
+    context = browser.new_context(viewport=size, is_mobile=size["width"] < 500, has_touch=True)
+    page = context.new_page()
+    sign_in(page, live_server, "demo-leader")
+    for url in [f"{live_server.url}/", f"{live_server.url}/teams/", f"{live_server.url}/worklist"]:
+        assert_fits(page, url)
+    page.goto(f"{live_server.url}/teams/")
+    page.locator("main a[href^='/teams/']").first.click()
+    assert page.evaluate(FITS), page.url
+    page.goto(f"{live_server.url}/")
+    page.click("#claims-waiting")  # the team's progress and claims
+    assert page.evaluate(FITS), (page.url, page.evaluate(WIDEST))
+    page.goto(f"{live_server.url}/")
+    page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
+    assert page.evaluate(FITS), (page.url, page.evaluate(WIDEST))
+    context.close()
+
+    public = browser.new_context(viewport=size, is_mobile=size["width"] < 500, has_touch=True)
+    shopper = public.new_page()
+    for url in [f"{live_server.url}/s/", f"{live_server.url}/s/{BUN_HEN_SLUG}", link]:
+        assert_fits(shopper, url)
+    public.close()
+
+
+def test_the_traders_page_has_big_labelled_toggles_and_prices_as_prices(browser, live_server) -> None:
+    volunteer = browser.new_context(viewport={"width": 800, "height": 1280})
+    page = volunteer.new_page()
+    sign_in(page, live_server, "demo-volunteer")
+    page.goto(f"{live_server.url}/merchants/{BUN_HEN}/storefront")
+    page.click("#new-link")
+    link = page.locator("#link-url").input_value()
+    volunteer.close()
+
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    trader = phone.new_page()
+    trader.goto(link)
+    assert trader.evaluate(FITS), trader.evaluate(WIDEST)
+    # Prices read as prices.
+    expect(trader.get_by_label("Bún hến", exact=True)).to_have_value("25.000")
+    # Each "in stock" toggle is a labelled box of at least 44 px.
+    toggles = trader.locator("#prices label.toggle")
+    assert toggles.count() >= 4
+    for n in range(toggles.count()):
+        box = toggles.nth(n).bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, box
+        expect(toggles.nth(n)).to_contain_text("Còn hàng")
+    # Every tap target: buttons, links, fields and labelled boxes.
+    small = trader.evaluate(
+        """() => [...document.querySelectorAll(`main a, main button, main select, main summary,
+                   main label.toggle, main input:not([type=hidden]):not([type=checkbox])`)]
+          .filter((el) => el.checkVisibility())
+          .map((el) => [el.outerHTML.slice(0, 80), el.getBoundingClientRect().height])
+          .filter(([, h]) => h < 44)"""
+    )
+    assert small == [], small
+    assert trader.locator("main input[type=checkbox]:not(label.toggle input)").count() == 0
+    # A price typed as traders say it is saved and shown back as a price.
+    trader.get_by_label("Bún hến", exact=True).fill("30k")
+    trader.get_by_role("button", name="Lưu giá").click()
+    expect(trader.locator(".flash")).to_contain_text("Đã lưu")
+    expect(trader.get_by_label("Bún hến", exact=True)).to_have_value("30.000")
+    phone.close()
+
+
+def test_a_shopper_opens_a_scannable_qr_and_is_told_how_to_pay_from_the_same_phone(
+    browser, live_server
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/")
+    # Tapping anywhere on a card, not only its name, opens the storefront.
+    card = page.locator("#results > li.item", has_text="Bún hến Đông Ba O Nga")
+    card.scroll_into_view_if_needed()
+    box = card.bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 10, box["y"] + box["height"] - 10)
+    expect(page.locator("h1")).to_have_text("Bún hến Đông Ba O Nga")
+
+    page.locator("details > summary").first.click()
+    qr = page.locator("details[open] img.qr").first
+    qr.scroll_into_view_if_needed()
+    assert qr.bounding_box()["width"] >= 220, qr.bounding_box()
+    howto = page.locator("#pay-howto")
+    expect(howto).to_contain_text("Lưu ảnh mã QR")
+    expect(howto).to_contain_text("thư viện ảnh")
+    expect(page.locator("details[open]").first.get_by_role("link", name="Lưu ảnh mã QR")).to_be_visible()
+    assert page.evaluate(FITS)
+    context.close()
+
+
+def test_the_menus_storefronts_stay_in_the_app_and_the_public_link_copies(browser, live_server) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    sign_in(page, live_server, "demo-volunteer")
+    page.locator(".mainnav").get_by_role("link", name="Gian hàng").click()
+    expect(page.locator("h1")).to_have_text("Gian hàng của tổ")
+    expect(page.locator(".mainnav")).to_be_visible()  # the way back
+    page.get_by_role("link", name="Bún hến Đông Ba O Nga").click()
+    expect(page.locator("h1")).to_contain_text("Bún hến Đông Ba O Nga")
+
+    page.goto(f"{live_server.url}/merchants/{BUN_HEN}")
+    expect(page.locator("#storefront-state")).to_contain_text("Đang công khai")
+    page.click("#storefront-url-copy")
+    expect(page.locator("#storefront-url-copy")).to_have_text("Đã chép")
+    assert page.evaluate("navigator.clipboard.readText()").endswith(f"/s/{BUN_HEN_SLUG}")
+    context.close()
