@@ -21,6 +21,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.accounts.schemas import ROLE_NAMES
 from service.errors import explain_msgspec
+from service.headers import inline_script
 from service.i18n import LOCALES, N_, current_locale, gettext, ngettext, pick_locale
 from service.idempotency import Replay
 from service.money import format_grouped
@@ -74,6 +75,7 @@ def template_config(settings: Settings) -> TemplateConfig:
         current_locale=current_locale.get,
         LOCALES=LOCALES,
         public_url=settings.public_url,
+        inline_script=inline_script,
     )
     env.filters.update(date=format_when, grouped=format_grouped)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
