@@ -3,22 +3,30 @@ their promised day, each a count that opens its list; a claim says how long it h
 
 from datetime import timedelta
 
+import pytest
+
 from service.onboarding.stages import local_date
 from tests.helpers import api_token, browser_login
-from tests.integration.test_onboarding import LEADER, VOLUNTEER, claim, now, register, visit
+from tests.integration.test_onboarding import LEADER, VOLUNTEER, claim, register, visit
+
+
+@pytest.fixture
+async def client(pinned_client):
+    """Requests handled at 00:02 in Vietnam on the first of a month (the `clock` fixture)."""
+    return pinned_client
 
 
 def section(html: str, marker: str) -> str:
     return html.split(marker)[1].split("</section>")[0]
 
 
-async def test_leader_home_counts_claims_and_overdue_visits_with_links(client) -> None:
+async def test_leader_home_counts_claims_and_overdue_visits_with_links(client, clock) -> None:
     volunteer = await api_token(client, VOLUNTEER)
-    t = now()
+    t = clock()
     first = await register(client, volunteer, registered_at=t - timedelta(days=10))
     second = await register(client, volunteer, registered_at=t - timedelta(days=10))
     await claim(client, volunteer, first, "identity", t - timedelta(days=4))
-    await claim(client, volunteer, second, "identity", t - timedelta(hours=1))
+    await claim(client, volunteer, second, "identity", t - timedelta(minutes=1))  # today, just
     overdue = visit(t - timedelta(days=6), next_follow_up=(local_date(t) - timedelta(days=2)).isoformat())
     response = await client.post(f"/api/v1/merchants/{first}/visits", json=overdue, headers=volunteer)
     assert response.status_code == 201, response.text
