@@ -123,19 +123,27 @@ async def test_a_copied_session_cookie_stops_working_at_sign_out(client) -> None
     assert replay.status_code in (302, 303, 307) and replay.headers["location"].startswith("/login")
 
 
-async def test_disabling_an_account_ends_its_sessions_and_enabling_it_does_not_revive_them(client) -> None:
+async def test_disabling_an_account_ends_its_sessions_and_enabling_it_does_not_revive_them(
+    client, settings
+) -> None:
     from service.accounts.services import AccountService
+    from service.db import create_engine, session_maker
+
+    async def set_active(active: bool) -> None:
+        engine = create_engine(settings)  # the test's own: the app's connections belong to its loop
+        try:
+            async with session_maker(engine)() as db:
+                await AccountService(db).set_active(username="demo-volunteer", active=active)
+                await db.commit()
+        finally:
+            await engine.dispose()
 
     await browser_login(client, "demo-volunteer")
     kept = client.cookies.get("onboard_session")
     assert _signed_in(await client.get("/", follow_redirects=False))
-    async with client.app.state.session_maker() as db:
-        await AccountService(db).set_active(username="demo-volunteer", active=False)
-        await db.commit()
+    await set_active(False)
     assert not _signed_in(await client.get("/", follow_redirects=False))
-    async with client.app.state.session_maker() as db:
-        await AccountService(db).set_active(username="demo-volunteer", active=True)
-        await db.commit()
+    await set_active(True)
     client.cookies.set("onboard_session", kept)
     assert not _signed_in(await client.get("/", follow_redirects=False))  # the old session stays ended
     client.cookies.clear()
