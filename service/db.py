@@ -44,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
-        _ensure_sqlite_dir(settings.database_url)
+        ensure_sqlite_dir(settings.database_url)
         engine = create_async_engine(settings.database_url, echo=settings.sql_echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -67,7 +67,8 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     )
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def ensure_sqlite_dir(url: str) -> None:
+    """The folder of a SQLite file (var/ on a fresh checkout), made before the first connection."""
     from pathlib import Path
 
     from sqlalchemy.engine import make_url

@@ -18,6 +18,10 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "heads") -> None:
     """To the latest revision of every branch: areas developed side by side may each add a migration
     on the same parent; a later merge revision joins them."""
+    if database_url.startswith("sqlite"):
+        from service.db import ensure_sqlite_dir
+
+        ensure_sqlite_dir(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -241,3 +241,12 @@ async def test_import_team_puts_an_officers_file_into_the_chosen_team(client, tm
     imported = await _merchants(client, LEADER)  # the team's own list
     assert len(imported) == 3 and {m["team_id"] for m in imported.values()} == {team}
     assert {m["commune_code"] for m in imported.values()} == {"19753"}
+
+
+def test_db_upgrade_makes_the_folder_of_a_new_sqlite_file(tmp_path, monkeypatch) -> None:
+    """A fresh checkout has no var/: the first `onboard db upgrade` makes it, as `make run` does."""
+    target = tmp_path / "var" / "deep" / "onboard.sqlite3"
+    monkeypatch.setenv("ONBOARD_DATABASE_URL", f"sqlite+aiosqlite:///{target}")
+    monkeypatch.setenv("ONBOARD_SECRET_KEY", SECRET)
+    assert run_blocking(main, ["db", "upgrade"]) == 0
+    assert target.is_file()

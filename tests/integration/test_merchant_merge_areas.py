@@ -25,9 +25,9 @@ def editor_products(html: str) -> list[str]:
 
 
 def trader_products(html: str) -> list[str]:
-    """Product names in the trader's price table (each labels its price field)."""
+    """Product names in the trader's price list (each labels its price field)."""
     return re.findall(
-        r'<label for="[^"]*">([^<]*)</label>(?:\s*<span class="muted">[^<]*</span>)?'
+        r'<label for="[^"]*" class="pname">([^<]*)</label>(?:\s*<span class="muted">[^<]*</span>)?'
         r'<input type="hidden" name="listed-',
         html,
     )
