@@ -6,7 +6,6 @@ from pathlib import Path
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -38,7 +37,7 @@ from service.storefronts import cache as storefront_cache
 from service.storefronts.public_routes import PublicStorefronts, TraderPages
 from service.storefronts.reach import Reach
 from service.storefronts.routes import StorefrontPages, TeamStorefrontPages, media_router
-from service.web import ClockMiddleware, LocaleMiddleware, template_config
+from service.web import ClockMiddleware, LocaleMiddleware, SessionConfig, template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -47,7 +46,7 @@ def create_app(settings: Settings) -> Litestar:
     db_config = sqlalchemy_config(settings)
     templates = template_config(settings)
     session_key = hashlib.sha256(settings.secret_key.encode()).digest()
-    sessions = CookieBackendConfig(
+    sessions = SessionConfig(
         secret=session_key,
         key="onboard_session",
         max_age=settings.session_max_age,

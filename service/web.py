@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -13,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
 from litestar.enums import MediaType, ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.params import URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
@@ -88,10 +90,38 @@ def flash(request: ASGIConnection[Any, Any, Any, Any], message: str, category: s
     request.session.setdefault("_messages", []).append({"message": message, "category": category})
 
 
+def is_background(scope: Scope) -> bool:
+    """A GET that a page's script sends (a tablet warming its offline copies, the badge asking who
+    is signed in), not the page the person is looking at: browsers mark those `Sec-Fetch-Mode`
+    other than `navigate`. Such a request reads the session but never changes it: written back,
+    the older copy it was sent with would overwrite what a form just put there (a message, a link
+    shown once), and it would take the next page's message away."""
+    if scope["method"] not in ("GET", "HEAD"):
+        return False
+    mode = Headers.from_scope(scope).get("sec-fetch-mode")
+    return mode is not None and mode != "navigate"
+
+
+class SessionBackend(ClientSideSessionBackend):
+    """The signed session cookie, not written back by background requests (`is_background`)."""
+
+    async def store_in_message(self, scope_session: Any, message: Message, connection: Any) -> None:
+        if not is_background(connection.scope):
+            await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class SessionConfig(CookieBackendConfig):
+    _backend_class = SessionBackend
+
+
 @pass_context
 def get_flashes(context: Mapping[str, Any]) -> list[dict[str, str]]:
-    session = context["request"].scope.get("session")
-    return session.pop("_messages", []) if isinstance(session, dict) else []
+    request = context["request"]
+    session = request.scope.get("session")
+    if not isinstance(session, dict) or is_background(request.scope):
+        return []
+    return session.pop("_messages", [])
 
 
 # --- forms --------------------------------------------------------------------------------------

@@ -212,3 +212,17 @@ async def test_a_volunteers_home_page_is_their_worklist(client) -> None:
     home = await client.get("/")
     assert 'id="worklist-title"' in home.text
     assert 'section class="work" id="follow_up"' in home.text
+
+
+async def test_a_background_request_leaves_the_session_to_the_page(client) -> None:
+    """A tablet's script fetches pages and data while the volunteer works: those requests must not
+    take the next page's message, nor write back the older session they were sent with."""
+    await browser_login(client, "demo-volunteer")
+    await post_form(client, "/", "/logout", {})  # "Bạn đã đăng xuất." waits for the next page
+    background = {"sec-fetch-mode": "cors"}
+    for path in ("/login", "/api/v1/me"):
+        response = await client.get(path, headers=background)
+        assert "set-cookie" not in response.headers, path
+        assert "Bạn đã đăng xuất." not in response.text
+    page = await client.get("/login", headers={"sec-fetch-mode": "navigate"})
+    assert "Bạn đã đăng xuất." in page.text
