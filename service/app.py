@@ -21,7 +21,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.headers import SecurityHeadersMiddleware
 from service.health import health
 from service.housekeeping import Housekeeping
-from service.logs import RequestLogMiddleware, configure_logging
+from service.logs import RequestLog, configure_logging
 from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
 from service.offline.routes import DeviceApi, DevicePages, service_worker
 from service.onboarding.figure_routes import FigureListApi, FigureListPages
@@ -29,6 +29,7 @@ from service.onboarding.routes import OnboardingApi, OnboardingPages
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentCheckinApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
+from service.proxies import TrustedProxies
 from service.reports.feedback_routes import route_handlers as feedback_routes
 from service.reports.pages import ReportPages
 from service.reports.routes import ReportsApi
@@ -56,7 +57,6 @@ def create_app(settings: Settings) -> Litestar:
     )
     middleware = [
         ClockMiddleware(clock=settings.clock) if settings.clock is not None else None,
-        RequestLogMiddleware() if settings.log_requests else None,
         SecurityHeadersMiddleware(https=settings.secure_cookies),
         sessions.middleware,
         AuthMiddleware(),
@@ -124,6 +124,9 @@ def create_app(settings: Settings) -> Litestar:
         on_shutdown=[_stop_housekeeping, _stop_reach],
     )
     app.state.settings = settings
+    app.state.proxies = TrustedProxies(settings.trusted_proxies)
+    if settings.log_requests:
+        app.asgi_handler = RequestLog(app.asgi_handler, address=app.state.proxies.client_address)
     app.state.session_maker = session_maker(db_config.get_engine())
     app.state.storefront_pages = storefront_cache.install(
         db_config.get_engine(), enabled=settings.storefront_cache

@@ -27,7 +27,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         reload=args.reload,
         workers=args.workers,
         access_log=False,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, only from ONBOARD_TRUSTED_PROXIES (service/proxies.py).
+        proxy_headers=False,
     )
     return 0
 

@@ -1,12 +1,11 @@
-"""Structured request logs: one JSON line per request."""
+"""Structured request logs: one JSON line per request, with the status the client received."""
 
 import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("service.requests")
@@ -21,12 +20,25 @@ def configure_logging() -> None:
         log.propagate = False
 
 
-class RequestLogMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+class RequestLog:
+    """Wraps the whole application: outside Litestar's router and its last exception handler.
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    Refusals raised before a handler runs (a form without its CSRF token, an unknown path, a
+    method the route does not take) become responses only in that outer handler; a middleware
+    inside it saw the exception instead of the response and logged a 500 for a 403. Out here every
+    response has been made, so the status logged is the status sent.
+    """
+
+    def __init__(self, app: ASGIApp, *, address: Callable[[Scope], str]):
+        self.app = app
+        self.address = address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        status = 500
+        status = 500  # nothing was sent: the server closes the connection, the client sees an error
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -35,7 +47,7 @@ class RequestLogMiddleware(ASGIMiddleware):
             await send(message)
 
         try:
-            await next_app(scope, receive, capture)
+            await self.app(scope, receive, capture)
         finally:
             user = scope.get("user")
             log.info(
@@ -47,6 +59,7 @@ class RequestLogMiddleware(ASGIMiddleware):
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 1),
                         "user": getattr(user, "username", None),
+                        "address": self.address(scope),
                     },
                     ensure_ascii=False,
                 )

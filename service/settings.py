@@ -1,5 +1,6 @@
 """Settings: built once from the environment (ONBOARD_*) and passed in; nothing else reads os.environ."""
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable
@@ -33,6 +34,10 @@ class Settings:
     login_attempts: int = 5  # failures per username and address before a pause
     login_attempts_per_address: int = 30  # failures from one address, whatever the usernames
     login_window: int = 15 * 60  # seconds
+    # Addresses (IPs or CIDR networks) of the reverse proxies in front of the app. Only a request
+    # whose socket peer is one of them has its X-Forwarded-For read; any other client is known by
+    # its own address, whatever it sends.
+    trusted_proxies: tuple[str, ...] = ()
     # Rendered public storefront pages kept in the process (off: every request queries and renders).
     storefront_cache: bool = True
     # Seconds between writes of the storefront view and QR fetch counts kept in memory (0: only when
@@ -45,6 +50,11 @@ class Settings:
     def __post_init__(self) -> None:
         if len(self.secret_key) < 16:
             raise ValueError("secret_key must be at least 16 characters")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {proxy!r} is not an IP address or network") from None
 
     @property
     def private_dir(self) -> Path:
@@ -81,6 +91,9 @@ class Settings:
             sql_echo=env.get("ONBOARD_SQL_ECHO", "") == "1",
             storefront_cache=env.get("ONBOARD_STOREFRONT_CACHE", "1") == "1",
             reach_flush_seconds=float(env.get("ONBOARD_REACH_FLUSH_SECONDS") or 5.0),
+            trusted_proxies=tuple(
+                part.strip() for part in env.get("ONBOARD_TRUSTED_PROXIES", "").split(",") if part.strip()
+            ),
         )
 
 

@@ -25,13 +25,10 @@ from service.i18n import LOCALES, N_, gettext, pick_locale
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import template_labels
 from service.places.services import PlaceService
+from service.proxies import client_address
 from service.reports.headline import headline, number
 from service.reports.summaries import SummaryService
 from service.web import LANG_COOKIE, Form, flash, parse_form, safe_next, utcnow
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "?"
 
 
 class TooManyAttempts(DomainError):
@@ -41,7 +38,7 @@ class TooManyAttempts(DomainError):
 async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
     """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = _address(request)
+    address = client_address(request)
     if wait := await throttle.take(username=username, address=address):
         raise TooManyAttempts(
             N_("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút."),

@@ -25,6 +25,7 @@ from service.payments.printing import MAX_PER_PDF, PosterService
 from service.payments.routes import _error_view, find_banks, read_qr
 from service.payments.schemas import BankOut, DecodedQR
 from service.payments.services import AccountsChanged, PaymentService
+from service.proxies import client_address
 from service.web import clean_form, flash, utcnow
 
 Query = Annotated[str | None, Parameter(max_length=200)]
@@ -417,11 +418,11 @@ class VerifyPages(Controller):
     ) -> Template:
         # Codes are 40 random bits; still, whoever keeps guessing wrong is slowed down per address.
         misses = LoginThrottle(request.app.stores.get("verify"), limit=VERIFY_MISSES, window=VERIFY_WINDOW)
-        key = f"miss:{request.client.host if request.client else '-'}"
-        if await misses.wait_seconds(key):
+        address = client_address(request)
+        if await misses.take(address=address):
             return error_page(429, gettext("Bạn đã nhập sai mã nhiều lần. Hãy thử lại sau ít phút."))
         view = await PosterService(db_session).verify(code=code)
         if view is None:
-            await misses.failed(key)
             return Template("payments/verify_unknown.html.j2", context={"code": code[:40]}, status_code=404)
+        await misses.succeeded(address=address)
         return Template("payments/verify.html.j2", context={"v": view})
