@@ -7,6 +7,13 @@ replays the winner's response (see `Replay`).
 
 Only successful results are stored: a refused request changed nothing, so its key stays free.
 Records hold response bodies with personal data; `purge()` drops them after `MAX_AGE`.
+
+A record names the trader its request concerned (`merchant_id`). When that trader's personal data
+is erased, `forget()` empties every such record, whatever its age, and leaves a tombstone of the
+key: no body, no request hash, status `GONE`. A retry with that key is then refused with 410
+(`Gone`) instead of running again, so a tablet's late retry cannot register the erased person a
+second time. Tombstones hold nothing personal (a key the client chose, the user, a record id) and
+are kept: they are what makes the refusal last.
 """
 
 import hashlib
@@ -15,7 +22,18 @@ from datetime import datetime, timedelta
 
 import msgspec
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, delete, select
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +43,7 @@ from service.i18n import N_
 
 MAX_AGE = timedelta(days=7)
 MAX_KEY_LENGTH = 200
+GONE = 410  # the status of a tombstone; only successful results are stored otherwise
 
 
 class IdempotencyRecord(Base):
@@ -32,6 +51,7 @@ class IdempotencyRecord(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "key", name="uq_idempotency_records_user_key"),
         Index("ix_idempotency_records_created_at", "created_at"),
+        Index("ix_idempotency_records_merchant_id", "merchant_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True, default=uuid.uuid4)
@@ -41,12 +61,28 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # The trader the request concerned (no foreign key: the record outlives merges and deletions).
+    merchant_id: Mapped[uuid.UUID | None] = mapped_column(GUID, nullable=True)
 
 
 class KeyReused(DomainError):
     """The key was used before for a different request."""
 
     status_code = 422
+
+
+class Gone(DomainError):
+    """The key's request concerned a trader whose personal data has since been erased."""
+
+    status_code = GONE
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "Yêu cầu này thuộc về một tiểu thương đã được xóa dữ liệu cá nhân nên không thể gửi lại. "
+                "Nếu họ muốn đăng ký lại, hãy đăng ký mới với sự đồng ý của họ."
+            )
+        )
 
 
 class Replay(msgspec.Struct, frozen=True):
@@ -67,6 +103,8 @@ async def find(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_h
     )
     if row is None:
         return None
+    if row.status_code == GONE:
+        raise Gone()
     if row.request_hash != request_hash:
         raise KeyReused(
             N_("Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác."), field="Idempotency-Key"
@@ -83,9 +121,11 @@ async def store(
     status_code: int,
     body: bytes,
     at: datetime,
+    merchant_id: uuid.UUID | None = None,
 ) -> None:
     """Add the record and flush, so a concurrent duplicate fails here (IntegrityError), inside the
-    caller's transaction, before anything is committed."""
+    caller's transaction, before anything is committed. `merchant_id`: the trader the request
+    concerned, so that erasing them finds the record."""
     session.add(
         IdempotencyRecord(
             key=key,
@@ -94,13 +134,42 @@ async def store(
             status_code=status_code,
             response_body=body,
             created_at=at,
+            merchant_id=merchant_id,
         )
     )
     await session.flush()
 
 
+async def forget(session: AsyncSession, *, merchant_ids: list[uuid.UUID]) -> int:
+    """Turn every record about these traders into a tombstone, whatever its age; returns how many.
+
+    Records written before they named their trader (merchant_id empty) are found by the trader's
+    id in the key or in the stored response."""
+    if not merchant_ids:
+        return 0
+    keys = [f"merchant:{i}" for i in merchant_ids]
+    needles = [str(i).encode() for i in merchant_ids]
+    unnamed = await session.execute(
+        select(IdempotencyRecord.id, IdempotencyRecord.key, IdempotencyRecord.response_body).where(
+            IdempotencyRecord.merchant_id.is_(None), IdempotencyRecord.status_code != GONE
+        )
+    )
+    found = [rid for rid, key, body in unnamed if key in keys or any(n in body for n in needles)]
+    condition = IdempotencyRecord.merchant_id.in_(merchant_ids)
+    if found:
+        condition = or_(condition, IdempotencyRecord.id.in_(found))
+    result = await session.execute(
+        update(IdempotencyRecord)
+        .where(condition, IdempotencyRecord.status_code != GONE)
+        .values(status_code=GONE, request_hash="", response_body=b"")
+    )
+    return result.rowcount or 0
+
+
 async def purge(session: AsyncSession, *, now: datetime) -> int:
     result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - MAX_AGE)
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < now - MAX_AGE, IdempotencyRecord.status_code != GONE
+        )
     )
     return result.rowcount or 0

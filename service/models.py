@@ -3,7 +3,7 @@
 # The areas that react to what happens to a trader (merchants.events) register their listeners here.
 import service.onboarding.reactions
 import service.reports.counters  # noqa: F401
-from service.accounts.models import ApiToken, Team, User
+from service.accounts.models import ApiToken, SignInCode, Team, User
 from service.audit import AuditEntry
 from service.idempotency import IdempotencyRecord
 from service.merchants.models import Merchant
@@ -35,6 +35,7 @@ __all__ = [
     "Product",
     "Province",
     "ReportCount",
+    "SignInCode",
     "StageEvent",
     "StoredImage",
     "Storefront",

@@ -19,7 +19,9 @@ undone and the commune answers for the data):
 - scrubs the same fields in the earlier audit entries of those records: the audit keeps who did
   what and when, but no longer the erased values, otherwise the history would undo the erasure.
   The erasure's own entry lists the erased fields, not their values;
-- removes the idempotency records that hold a response body with the record (retry replays);
+- empties the stored replays of retried requests about the record, whatever their age, leaving
+  a tombstone of each key so that a late retry is refused (410) instead of registering the person
+  again (`idempotency.forget`);
 - lets the tables of other areas scrub their rows through `relations.erase_hook`;
 - leaves an erased record read-only: an edit would be a new registration, with new consent.
 """
@@ -29,16 +31,15 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from service import audit
+from service import audit, idempotency
 from service.accounts.schemas import CurrentUser
 from service.audit import AuditEntry
 from service.errors import FieldErrors, Forbidden
 from service.i18n import gettext
-from service.idempotency import MAX_AGE, IdempotencyRecord
 from service.merchants import events
 from service.merchants.identifiers import IdentifierError, normalize_cccd, normalize_phone
 from service.merchants.models import Merchant
@@ -226,7 +227,7 @@ class DataRightsService:
         for ref in references():
             if hook := ERASE_HOOKS.get(ref.table.name):
                 await hook(self.session, ref, ids, at)
-        await self._forget_replays(ids, at)
+        await idempotency.forget(self.session, merchant_ids=ids)
         for target in targets:
             await audit.record(
                 self.session,
@@ -241,18 +242,3 @@ class DataRightsService:
         await self.session.flush()
         await events.announce(self.session, "erased", ids, at=at, by=by.id)
         return ErasureResult(merchant_ids=ids, fields=sorted(erased_fields), audit_entries_scrubbed=scrubbed)
-
-    async def _forget_replays(self, ids: list[uuid.UUID], at: datetime) -> None:
-        """Stored API responses (idempotent replays) that contain one of the records."""
-        await self.session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.key.in_([f"merchant:{i}" for i in ids]))
-        )
-        needles = [str(i).encode() for i in ids]
-        result = await self.session.execute(
-            select(IdempotencyRecord.id, IdempotencyRecord.response_body).where(
-                IdempotencyRecord.created_at >= at - MAX_AGE
-            )
-        )
-        doomed = [rid for rid, body in result if any(n in body for n in needles)]
-        if doomed:
-            await self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(doomed)))

@@ -533,8 +533,8 @@ class MerchantService:
                 self.session, user_id=by.id, key=key, request_hash=request_hash
             ):
                 return replay, True
-            if data.id is not None and await self.session.get(Merchant, data.id) is not None:
-                raise IdTaken()
+            if data.id is not None and (existing := await self.session.get(Merchant, data.id)) is not None:
+                raise idempotency.Gone() if is_erased(existing) else IdTaken()
         values = {f: getattr(data, f) for f in validation.FIELDS}
         try:
             merchant = await self.register(
@@ -555,6 +555,7 @@ class MerchantService:
                     status_code=201,
                     body=body,
                     at=at,
+                    merchant_id=merchant.id,
                 )
         except IntegrityError:
             # A concurrent request with the same key or id committed first: replay its result.

@@ -417,6 +417,7 @@ class OnboardingService:
                 status_code=status,
                 body=body,
                 at=at,
+                merchant_id=merchant_id,
             )
         except IntegrityError:
             await self.session.rollback()

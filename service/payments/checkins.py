@@ -233,6 +233,7 @@ class CheckinService:
                     status_code=status,
                     body=body,
                     at=at,
+                    merchant_id=merchant_id,
                 )
         except IntegrityError:
             # A concurrent request with the same key committed first: replay its result.

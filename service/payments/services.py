@@ -334,6 +334,7 @@ class PaymentService:
                     status_code=201,
                     body=body,
                     at=at,
+                    merchant_id=merchant_id,
                 )
         except (IntegrityError, AccountsChanged):
             # A concurrent request with the same key or id committed first: replay its result.

@@ -225,27 +225,116 @@ async def test_erasure_keeps_a_cooperatives_name_and_business_tax_code(client) -
     assert erased["owner_name"] == "Đã xóa"
 
 
-async def test_erasure_forgets_stored_api_replays(client, settings) -> None:
+async def _replays(settings) -> dict[str, tuple[int, bytes]]:
+    """The stored replay records: key -> (status, body)."""
     from service.idempotency import IdempotencyRecord
 
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            rows = await session.execute(
+                select(IdempotencyRecord.key, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
+            )
+            return {key: (status, bytes(body)) for key, status, body in rows}
+    finally:
+        await engine.dispose()
+
+
+async def _age_replays(settings, days: int) -> None:
+    """Make every stored replay `days` older, as if the daily purge had not reached them."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from service.idempotency import IdempotencyRecord
+
+    engine = create_engine(settings)
+    try:
+        async with session_maker(engine)() as session:
+            for rid, created in (
+                await session.execute(select(IdempotencyRecord.id, IdempotencyRecord.created_at))
+            ).all():
+                await session.execute(
+                    update(IdempotencyRecord)
+                    .where(IdempotencyRecord.id == rid)
+                    .values(created_at=created - timedelta(days=days))
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_erasure_forgets_stored_api_replays_whatever_their_age(client, settings) -> None:
     headers = {**await api_token(client, VOLUNTEER), "Idempotency-Key": "tablet-1"}
     created = (await client.post("/api/v1/merchants", json=body(), headers=headers)).json()
+    account = await client.post(
+        f"/api/v1/merchants/{created['id']}/payment-accounts",
+        json={"bank_bin": "970436", "account": "0011001234567", "holder_name": "Trần Thị Kéo"},
+        headers=headers | {"Idempotency-Key": "tablet-account"},
+    )
+    assert account.status_code == 201, account.text
     other = await client.post(
         "/api/v1/merchants",
         json=body(owner_phone="0911 333 444", business_name="Chè Bà Ba"),
         headers=headers | {"Idempotency-Key": "tablet-2"},
     )
     assert other.status_code == 201
+    await _age_replays(settings, days=30)  # older than the age limit; the purge has not run yet
     officer = await api_token(client, "demo-commune")
     erased = await client.post(f"/api/v1/merchants/{created['id']}/erasure", json={}, headers=officer)
     assert erased.status_code == 200
+    replays = await _replays(settings)
+    for key in ("tablet-1", "tablet-account"):
+        assert replays[key] == (410, b"")  # a tombstone: nothing of the trader is left
+    assert not any(b"912345678" in b for _, b in replays.values())
+    assert "Chè Bà Ba".encode() in replays["tablet-2"][1]  # another trader's replay is untouched
+
+
+SECOND = {"owner_phone": "0911 222 333", "business_name": "Cơm hến Bà Năm", "owner_name": "Lê Văn Năm"}
+
+
+async def test_a_retry_after_erasure_does_not_register_the_person_again(client, settings) -> None:
+    from datetime import timedelta
+
+    from service.housekeeping import Housekeeping
+    from service.merchants.models import Merchant
+    from service.web import utcnow
+
+    volunteer = await api_token(client, VOLUNTEER)
+    keyed = {**volunteer, "Idempotency-Key": "outbox-77"}
+    created = (await client.post("/api/v1/merchants", json=body(), headers=keyed)).json()
+    client_id = str(uuid.uuid4())
+    with_id = await client.post("/api/v1/merchants", json=body(id=client_id, **SECOND), headers=volunteer)
+    assert with_id.status_code == 201, with_id.text
+    officer = await api_token(client, "demo-commune")
+    for merchant_id in (created["id"], client_id):
+        response = await client.post(f"/api/v1/merchants/{merchant_id}/erasure", json={}, headers=officer)
+        assert response.status_code == 200
+    # The daily purge, long after: the tombstones stay, the refusal lasts.
+    engine = create_engine(settings)
+    try:
+        await Housekeeping(engine, settings).run_once(now=utcnow() + timedelta(days=90))
+    finally:
+        await engine.dispose()
+
+    retry = await client.post("/api/v1/merchants", json=body(), headers=keyed)
+    assert retry.status_code == 410
+    assert "đã được xóa dữ liệu cá nhân" in retry.json()["detail"]
+    again = await client.post("/api/v1/merchants", json=body(id=client_id, **SECOND), headers=volunteer)
+    assert again.status_code == 410
+    english = await client.post("/api/v1/merchants", json=body(), headers=keyed | {"Accept-Language": "en"})
+    assert english.status_code == 410 and "erased" in english.json()["detail"]
     engine = create_engine(settings)
     try:
         async with session_maker(engine)() as session:
-            keys = set(await session.scalars(select(IdempotencyRecord.key)))
+            phones = await session.scalar(
+                select(func.count())
+                .select_from(Merchant)
+                .where(Merchant.owner_phone.in_(["+84912345678", "+84911222333"]))
+            )
     finally:
         await engine.dispose()
-    assert {k for k in keys if k.startswith("tablet-")} == {"tablet-2"}
+    assert phones == 0
 
 
 async def test_erasure_from_the_page(client) -> None:

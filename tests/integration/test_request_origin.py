@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -42,9 +41,7 @@ def request_lines(caplog):
     logger.addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="service.requests")
     try:
-        yield lambda: [
-            json.loads(r.getMessage()) for r in caplog.records if r.name == "service.requests"
-        ]
+        yield lambda: [json.loads(r.getMessage()) for r in caplog.records if r.name == "service.requests"]
     finally:
         logger.removeHandler(caplog.handler)
 
@@ -100,7 +97,9 @@ def _server(database_url: str, tmp_path: Path, **env: str) -> Iterator[str]:
         **env,
     }
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
