@@ -13,7 +13,7 @@ from litestar.stores.memory import MemoryStore
 
 from service import __version__
 from service.accounts.middleware import AuthMiddleware
-from service.accounts.routes import SessionApi, SessionPages, TeamPages
+from service.accounts.routes import AccountPages, SessionApi, SessionPages, TeamPages
 from service.accounts.throttle import LoginThrottle
 from service.bodies import check_body
 from service.db import session_maker, sqlalchemy_config
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             health,
             SessionPages,
+            AccountPages,
             TeamPages,
             VillagePages,
             PaymentImportPages,

@@ -113,7 +113,7 @@ async def seed_demo(session: AsyncSession, *, at: datetime, media_dir: Path | No
     """Insert the demo data set. Refuses to run twice (usernames are unique). Demo product photos
     are written to `media_dir` when given."""
     # One hash for every demo account: they share a password, and 40 argon2 hashes would take seconds.
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = await hash_password(DEMO_PASSWORD)
     counts = {"villages": 0, "teams": 0, "volunteers": 0, "officers": 0}
     person = 0
 

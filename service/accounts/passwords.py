@@ -3,7 +3,8 @@
 A verification costs tens of milliseconds of CPU by design. Run in the event loop it would stall
 every other request of the process (a few wrong passwords a second made a public page take two
 seconds); it runs in worker threads instead, at most `CONCURRENT` at once per process, so a flood
-of sign-ins queues behind itself and leaves threads and cores for everyone else.
+of sign-ins queues behind itself and leaves threads and cores for everyone else. Hashing costs the
+same and goes the same way: `hash_password` is the only way to make a hash.
 """
 
 import asyncio
@@ -30,10 +31,6 @@ def _limiter() -> anyio.CapacityLimiter:
     return limiter
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -45,8 +42,8 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_limiter())
 
 
-async def hash_password_async(password: str) -> str:
-    return await anyio.to_thread.run_sync(hash_password, password, limiter=_limiter())
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_limiter())
 
 
 @cache

@@ -1,17 +1,24 @@
 import uuid
+from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.accounts.codes import display as display_code
 from service.accounts.guards import managers, officers, requires_user
 from service.accounts.schemas import (
+    ActivateForm,
+    ActivateIn,
     CurrentUser,
     MemberForm,
     MeOut,
+    PasswordChangeForm,
+    PasswordChangeIn,
+    ResetCodeOut,
     SessionIn,
     SessionOut,
     TeamDetail,
@@ -35,20 +42,66 @@ class TooManyAttempts(DomainError):
     status_code = 429
 
 
-async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
-    """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
+async def _attempt(request: Request, username: str) -> None:
+    """Count a guess of a password or a code before it is checked; refuse when too many failed."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = client_address(request)
-    if wait := await throttle.take(username=username, address=address):
+    if wait := await throttle.take(username=username, address=client_address(request)):
         raise TooManyAttempts(
             N_("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút."),
             minutes=max(1, round(wait / 60)),
         )
+
+
+async def _succeeded(request: Request, username: str) -> None:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    await throttle.succeeded(username=username, address=client_address(request))
+
+
+async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
+    """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
+    await _attempt(request, username)
     user = await AccountService(db).authenticate(username=username, password=password)
     if user is None:
         raise DomainError(N_("Tên đăng nhập hoặc mật khẩu không đúng."), status_code=401)
-    await throttle.succeeded(username=username, address=address)
+    await _succeeded(request, username)
     return user
+
+
+async def _redeem(request: Request, db: AsyncSession, data: ActivateIn | ActivateForm):
+    """The shared rule for signing in with a one-time code: throttled like passwords (the same
+    counters), silent about which of the username and the code was wrong."""
+    await _attempt(request, data.username)
+    user = await AccountService(db).redeem_code(
+        username=data.username, code=data.code, new_password=data.new_password, at=utcnow()
+    )
+    if user is None:
+        raise DomainError(N_("Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn."), status_code=401)
+    await _succeeded(request, data.username)
+    return user
+
+
+def _session_token(request: Request) -> str | None:
+    """The token of the session or bearer token this request came with."""
+    if request.scope.get("auth") == "bearer":
+        return request.headers.get("authorization", "")[7:].strip() or None
+    session = request.scope.get("session")
+    return str(session["sid"]) if isinstance(session, dict) and session.get("sid") else None
+
+
+async def _start_browser_session(request: Request, db: AsyncSession, user_id: uuid.UUID) -> None:
+    # The cookie carries a server-side session (a token row): signing out or disabling the
+    # account ends it everywhere, and a copied cookie stops working with it.
+    session_token, _ = await AccountService(db).issue_token(
+        user_id=user_id, now=utcnow(), max_age=request.app.state.settings.session_max_age
+    )
+    request.clear_session()
+    request.set_session({"sid": session_token})
+
+
+def _mismatch(form: PasswordChangeForm | ActivateForm) -> dict[str, str]:
+    if form.new_password != form.new_password_confirm:
+        return {"new_password_confirm": gettext("Hai lần nhập mật khẩu mới không giống nhau.")}
+    return {}
 
 
 def _safe_next(target: str | None) -> str:
@@ -76,13 +129,7 @@ class SessionPages(Controller):
                 context={"values": {"username": username}, "error": exc.text(), "next": target},
                 status_code=exc.status_code,
             )
-        # The cookie carries a server-side session (a token row): signing out or disabling the
-        # account ends it everywhere, and a copied cookie stops working with it.
-        session_token, _ = await AccountService(db_session).issue_token(
-            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.session_max_age
-        )
-        request.clear_session()
-        request.set_session({"sid": session_token})
+        await _start_browser_session(request, db_session, user.id)
         response = Redirect(target, status_code=303)
         if user.locale in LOCALES and not request.query_params.get("lang"):
             response.set_cookie(
@@ -135,6 +182,70 @@ class SessionPages(Controller):
         response = Redirect(f"/settings?lang={locale}", status_code=303)
         flash(request, gettext("Đã lưu cài đặt.") if locale == "vi" else "Settings saved.", "success")
         return response
+
+
+RESET_CODE = "password_reset_code"  # session key: a member's one-time code, shown once on the next page
+
+
+class AccountPages(Controller):
+    path = "/account"
+
+    @get("/password", name="accounts.password", guards=[requires_user])
+    async def password_form(self) -> Template:
+        return Template("accounts/password.html.j2", context={"errors": {}})
+
+    @post("/password", name="accounts.password_submit", guards=[requires_user])
+    async def change_password(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
+        form, errors = parse_form(data, PasswordChangeForm)
+        if form is not None and not (errors := _mismatch(form)):
+            try:
+                await _attempt(request, request.user.username)
+                await AccountService(db_session).change_password(
+                    user=request.user,
+                    current=form.current_password,
+                    new=form.new_password,
+                    keep_token=_session_token(request),
+                    at=utcnow(),
+                )
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+            else:
+                await _succeeded(request, request.user.username)
+        if errors:
+            return Template("accounts/password.html.j2", context={"errors": errors}, status_code=422)
+        flash(request, gettext("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc."), "success")
+        return Redirect(request.app.route_reverse("accounts.settings"), status_code=303)
+
+    @get("/activate", name="accounts.activate")
+    async def activate_form(self, username: FromQuery[str | None] = None) -> Template:
+        return Template(
+            "accounts/activate.html.j2",
+            context={"values": {"username": (username or "")[:64]}, "errors": {}, "error": None},
+        )
+
+    @post("/activate", name="accounts.activate_submit")
+    async def activate(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
+        form, errors = parse_form(data, ActivateForm)
+        error, status = None, 422
+        if form is not None and not (errors := _mismatch(form)):
+            try:
+                user = await _redeem(request, db_session, form)
+            except DomainError as exc:
+                error, status = exc.text(), exc.status_code
+        if errors or error or form is None:
+            values = {k: str(data.get(k, ""))[:64] for k in ("username", "code")}
+            return Template(
+                "accounts/activate.html.j2",
+                context={"values": values, "errors": errors, "error": error},
+                status_code=status,
+            )
+        await _start_browser_session(request, db_session, user.id)
+        flash(request, gettext("Đã đặt mật khẩu mới. Bạn đã đăng nhập."), "success")
+        return Redirect("/", status_code=303)
 
 
 class TeamPages(Controller):
@@ -218,6 +329,48 @@ class TeamPages(Controller):
         flash(request, gettext("Đã khóa tài khoản {name}.", name=user.full_name), "success")
         return Redirect(request.app.route_reverse("teams.detail", team_id=team_id), status_code=303)
 
+    @post("/{team_id:uuid}/members/{user_id:uuid}/reset-password", name="teams.reset_password")
+    async def reset_password(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        team_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        user, code, expires_at = await AccountService(db_session).reset_password(
+            by=request.user, user_id=user_id, team_id=team_id, at=utcnow()
+        )
+        # The code exists only now: it rides in the (encrypted) session cookie to the next page.
+        request.session[RESET_CODE] = {
+            "user_id": str(user.id),
+            "full_name": user.full_name,
+            "username": user.username,
+            "code": code,
+            "expires_at": expires_at.isoformat(),
+        }
+        return Redirect(
+            request.app.route_reverse("teams.reset_code", team_id=team_id, user_id=user_id), status_code=303
+        )
+
+    @get("/{team_id:uuid}/members/{user_id:uuid}/reset-code", name="teams.reset_code")
+    async def reset_code(
+        self, request: Request, team_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID]
+    ) -> Template:
+        session = request.scope.get("session")
+        fresh = session.pop(RESET_CODE, None) if isinstance(session, dict) else None
+        if not fresh or fresh.get("user_id") != str(user_id):
+            fresh = None
+        return Template(
+            "teams/reset_code.html.j2",
+            context={
+                "team_id": team_id,
+                "fresh": fresh,
+                "code": display_code(fresh["code"]) if fresh else None,
+                "expires_at": datetime.fromisoformat(fresh["expires_at"]) if fresh else None,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
     @post("/{team_id:uuid}/deactivate", name="teams.deactivate", guards=[officers])
     async def deactivate(
         self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
@@ -251,6 +404,61 @@ class SessionApi(Controller):
     async def delete_session(self, request: Request, db_session: NamedDependency[AsyncSession]) -> None:
         authorization = request.headers.get("authorization", "")
         await AccountService(db_session).revoke_token(token=authorization[7:].strip())
+
+    @post("/account/password", name="api.account.password", guards=[requires_user], status_code=204)
+    async def change_password(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[PasswordChangeIn]
+    ) -> None:
+        """Change one's own password. Every other session and token of the user ends; the token
+        this request came with keeps working."""
+        await _attempt(request, request.user.username)
+        await AccountService(db_session).change_password(
+            user=request.user,
+            current=data.current_password,
+            new=data.new_password,
+            keep_token=_session_token(request),
+            at=utcnow(),
+        )
+        await _succeeded(request, request.user.username)
+
+    @post("/account/activate", name="api.account.activate", status_code=201)
+    async def activate(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[ActivateIn]
+    ) -> SessionOut:
+        """Sign in with a one-time code (after a password reset) and choose a password: answers as
+        `POST /session` does."""
+        user = await _redeem(request, db_session, data)
+        accounts = AccountService(db_session)
+        token, expires_at = await accounts.issue_token(
+            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.api_token_max_age
+        )
+        current = await accounts.current_user(user_id=user.id)
+        return SessionOut(
+            token=token, expires_at=expires_at.isoformat(), user=await accounts.me(user=current)
+        )
+
+    @post(
+        "/users/{user_id:uuid}/password-reset",
+        name="api.users.password_reset",
+        guards=[managers],
+        status_code=201,
+    )
+    async def reset_password(
+        self, request: Request, db_session: NamedDependency[AsyncSession], user_id: FromPath[uuid.UUID]
+    ) -> Response[ResetCodeOut]:
+        """Reset a team member's password (leaders: their volunteers; officers: members in their
+        area). The member's sessions and tokens end; the one-time code in the answer, valid 72
+        hours and once, lets them choose a new password (`POST /account/activate`)."""
+        user, code, expires_at = await AccountService(db_session).reset_password(
+            by=request.user, user_id=user_id, at=utcnow()
+        )
+        out = ResetCodeOut(
+            user_id=user.id,
+            username=user.username,
+            code=display_code(code),
+            expires_at=expires_at.isoformat(),
+        )
+        return Response(out, status_code=201, headers={"Cache-Control": "no-store"})
 
     @get("/me", name="api.me", guards=[requires_user])
     async def me(self, request: Request, db_session: NamedDependency[AsyncSession]) -> MeOut:

@@ -93,6 +93,44 @@ class MemberForm(Struct, forbid_unknown_fields=False):
     role: Literal["volunteer", "team_leader"] = "volunteer"
 
 
+CurrentPassword = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class PasswordChangeIn(Struct, forbid_unknown_fields=True):
+    current_password: CurrentPassword
+    new_password: Password
+
+
+class PasswordChangeForm(Struct, forbid_unknown_fields=False):
+    current_password: CurrentPassword
+    new_password: Password
+    new_password_confirm: CurrentPassword
+
+
+class ActivateIn(Struct, forbid_unknown_fields=True):
+    """Sign in with a one-time code and choose a password."""
+
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    code: Annotated[str, Meta(min_length=1, max_length=32)]
+    new_password: Password
+
+
+class ActivateForm(Struct, forbid_unknown_fields=False):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    code: Annotated[str, Meta(min_length=1, max_length=32)]
+    new_password: Password
+    new_password_confirm: CurrentPassword
+
+
+class ResetCodeOut(Struct):
+    """A member's one-time code, shown once to the manager who reset the password."""
+
+    user_id: uuid.UUID
+    username: str
+    code: str
+    expires_at: str
+
+
 class TeamRow(Struct):
     id: uuid.UUID
     name: str

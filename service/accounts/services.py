@@ -5,11 +5,13 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, true
+from sqlalchemy import delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.models import ApiToken, Team, User
-from service.accounts.passwords import burn_verification, hash_password_async, verify_password
+from service import audit
+from service.accounts import codes
+from service.accounts.models import ApiToken, SignInCode, Team, User
+from service.accounts.passwords import burn_verification, hash_password, verify_password
 from service.accounts.schemas import (
     CurrentUser,
     MemberForm,
@@ -28,6 +30,13 @@ from service.text import nfc
 
 class UsernameTaken(DomainError):
     status_code = 409
+
+
+USER = "user"  # audit entity type
+# A password hash no password matches (Argon2 refuses to read it): the account waits for its code.
+NO_PASSWORD = "!no-password"
+# Whom a manager may reset: members of teams. Officers' passwords are set with `onboard users`.
+RESETTABLE = ("volunteer", "team_leader")
 
 
 def _token_hash(token: str) -> str:
@@ -145,7 +154,7 @@ class AccountService:
             province_code = commune.province_code
         user = User(
             username=username,
-            password_hash=password_hash or await hash_password_async(password),
+            password_hash=password_hash or await hash_password(password),
             full_name=nfc(full_name),
             phone=phone or None,
             role=role,
@@ -166,7 +175,7 @@ class AccountService:
             raise NotFound()
         user.active = active
         if not active:  # every session and token ends; enabling the account again starts afresh
-            await self.session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
+            await self._end_sessions(user.id)
         return user
 
     async def deactivate_member(self, *, by: CurrentUser, user_id: uuid.UUID) -> User:
@@ -183,7 +192,131 @@ class AccountService:
         if user.id == by.id:
             raise DomainError(N_("Bạn không thể tự khóa tài khoản của mình."))
         user.active = False
-        await self.session.execute(ApiToken.__table__.delete().where(ApiToken.user_id == user.id))
+        await self._end_sessions(user.id)
+        return user
+
+    # --- passwords -------------------------------------------------------------------------------
+
+    async def _end_sessions(self, user_id: uuid.UUID, *, keep: str | None = None) -> None:
+        """End every browser session and API token of the user, except the one named by `keep`."""
+        stmt = delete(ApiToken).where(ApiToken.user_id == user_id)
+        if keep:
+            stmt = stmt.where(ApiToken.token_hash != _token_hash(keep))
+        await self.session.execute(stmt)
+
+    async def change_password(
+        self, *, user: CurrentUser, current: str, new: str, keep_token: str | None, at: datetime
+    ) -> None:
+        """The signed-in user's own password. Every other session and token of theirs ends (a
+        password changed because it leaked must shut out whoever had it); the one in use stays."""
+        row = await self.session.get(User, user.id)
+        if row is None or not await verify_password(row.password_hash, current):
+            raise FieldErrors([("current_password", gettext("Mật khẩu hiện tại không đúng."))])
+        if new == current:
+            raise FieldErrors([("new_password", gettext("Mật khẩu mới phải khác mật khẩu hiện tại."))])
+        row.password_hash = await hash_password(new)
+        await self._end_sessions(row.id, keep=keep_token)
+        await audit.record(
+            self.session,
+            entity_type=USER,
+            entity_id=row.id,
+            action="password_change",
+            actor_id=user.id,
+            at=at,
+            changes={},
+            province_code=row.province_code,
+        )
+
+    async def issue_code(
+        self, *, user: User, purpose: str, at: datetime, by: uuid.UUID | None = None
+    ) -> tuple[str, datetime]:
+        """A new one-time sign-in code for the user (replacing any earlier one): (code, expiry).
+
+        The code is returned once, to be shown once; only its hash is kept."""
+        code = codes.new_code()
+        expires_at = at + codes.LIFETIME
+        await self.session.execute(delete(SignInCode).where(SignInCode.user_id == user.id))
+        self.session.add(
+            SignInCode(
+                user_id=user.id,
+                code_hash=await hash_password(code),
+                purpose=purpose,
+                created_by=by,
+                created_at=at,
+                expires_at=expires_at,
+            )
+        )
+        await self.session.flush()
+        return code, expires_at
+
+    async def reset_password(
+        self, *, by: CurrentUser, user_id: uuid.UUID, at: datetime, team_id: uuid.UUID | None = None
+    ) -> tuple[User, str, datetime]:
+        """A manager resets a member's password inside their jurisdiction: the old password stops
+        working, every session and token of the member ends, and a one-time code lets the member
+        choose a new one. Team leaders reset their team's volunteers; officers any team member in
+        their area."""
+        if not by.manages_teams:
+            raise Forbidden()
+        roles = ("volunteer",) if by.role == "team_leader" else RESETTABLE
+        user = await self.session.scalar(
+            select(User).where(
+                User.id == user_id,
+                User.team_id == team_id if team_id is not None else true(),
+                User.role.in_(roles),
+                by.scope.where(province=User.province_code, commune=User.commune_code, team=User.team_id),
+            )
+        )
+        if user is None:
+            raise NotFound()
+        if user.id == by.id:
+            raise DomainError(N_("Hãy đổi mật khẩu của chính bạn ở trang Đổi mật khẩu."))
+        if not user.active:
+            raise DomainError(N_("Tài khoản này đang bị khóa. Hãy mở khóa trước khi đặt lại mật khẩu."))
+        user.password_hash = NO_PASSWORD
+        await self._end_sessions(user.id)
+        code, expires_at = await self.issue_code(user=user, purpose="reset", at=at, by=by.id)
+        await audit.record(
+            self.session,
+            entity_type=USER,
+            entity_id=user.id,
+            action="password_reset",
+            actor_id=by.id,
+            at=at,
+            changes={},
+            province_code=user.province_code,
+        )
+        return user, code, expires_at
+
+    async def redeem_code(self, *, username: str, code: str, new_password: str, at: datetime) -> User | None:
+        """Set the password of `username` with their one-time code, which is then used up. None when
+        the user, the code or its validity does not match, taking the same time either way."""
+        user = await self.session.scalar(select(User).where(User.username == nfc(username).lower()))
+        row = await self.session.get(SignInCode, user.id) if user is not None and user.active else None
+        canonical = codes.normalize(code) or ""
+        if user is None or row is None or row.expires_at <= at:
+            await burn_verification(canonical)
+            return None
+        if not await verify_password(row.code_hash, canonical):
+            return None
+        # Used once: of two requests racing with the same code, only one deletes the row.
+        used = await self.session.execute(
+            delete(SignInCode).where(SignInCode.user_id == user.id, SignInCode.code_hash == row.code_hash)
+        )
+        if used.rowcount != 1:
+            return None
+        user.password_hash = await hash_password(new_password)
+        await self._end_sessions(user.id)
+        await audit.record(
+            self.session,
+            entity_type=USER,
+            entity_id=user.id,
+            action="password_set_with_code",
+            actor_id=user.id,
+            at=at,
+            changes={"purpose": [None, row.purpose]},
+            province_code=user.province_code,
+        )
         return user
 
     # --- teams -----------------------------------------------------------------------------------

@@ -775,7 +775,7 @@ async def _secondary_indexes(
 
 async def _people(session: AsyncSession, generator: Generator, rows: dict[str, list]) -> None:
     codec = generator.codec
-    password_hash = hash_password(PASSWORD)
+    password_hash = await hash_password(PASSWORD)
     await insert_rows(
         session,
         Village.__table__,
