@@ -78,6 +78,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from service.accounts.codes import display
     from service.accounts.services import AccountService
     from service.errors import DomainError
 
@@ -103,6 +104,14 @@ async def _users(settings: Settings, args: argparse.Namespace) -> int:
                         phone=args.phone,
                     )
                     print(f"created {user.username} ({user.role})")
+                elif args.action == "reset-code":
+                    user, code, expires_at = await accounts.reset_by_operator(
+                        username=args.username, at=datetime.now(UTC)
+                    )
+                    print(
+                        f"{user.username}: password reset, sessions ended. One-time code {display(code)}, "
+                        f"valid once until {expires_at:%Y-%m-%d %H:%M} UTC at /account/activate"
+                    )
                 else:
                     user = await accounts.set_active(username=args.username, active=args.action == "enable")
                     print(f"{args.action}d {user.username}")
@@ -379,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(func=cmd_seed_demo)
 
-    users = sub.add_parser("users", help="create, disable or enable accounts")
+    users = sub.add_parser("users", help="create, disable, enable accounts; reset passwords")
     users_sub = users.add_subparsers(dest="action", required=True)
     create = users_sub.add_parser("create", help="create an account")
     create.add_argument("username")
@@ -393,6 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     for action in ("disable", "enable"):
         p = users_sub.add_parser(action, help=f"{action} an account")
         p.add_argument("username")
+    reset = users_sub.add_parser(
+        "reset-code", help="invalidate a password, end its sessions, print a one-time sign-in code"
+    )
+    reset.add_argument("username")
     users.set_defaults(func=cmd_users)
 
     imports = sub.add_parser("import", help="bulk import (merchants from a CSV or XLSX file)")

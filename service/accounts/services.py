@@ -271,17 +271,27 @@ class AccountService:
             raise NotFound()
         if user.id == by.id:
             raise DomainError(N_("Hãy đổi mật khẩu của chính bạn ở trang Đổi mật khẩu."))
+        return await self._reset(user, by=by.id, at=at)
+
+    async def reset_by_operator(self, *, username: str, at: datetime) -> tuple[User, str, datetime]:
+        """The command line's reset, for any account (officers included)."""
+        user = await self.session.scalar(select(User).where(User.username == nfc(username).lower()))
+        if user is None:
+            raise NotFound()
+        return await self._reset(user, by=None, at=at)
+
+    async def _reset(self, user: User, *, by: uuid.UUID | None, at: datetime) -> tuple[User, str, datetime]:
         if not user.active:
             raise DomainError(N_("Tài khoản này đang bị khóa. Hãy mở khóa trước khi đặt lại mật khẩu."))
         user.password_hash = NO_PASSWORD
         await self._end_sessions(user.id)
-        code, expires_at = await self.issue_code(user=user, purpose="reset", at=at, by=by.id)
+        code, expires_at = await self.issue_code(user=user, purpose="reset", at=at, by=by)
         await audit.record(
             self.session,
             entity_type=USER,
             entity_id=user.id,
             action="password_reset",
-            actor_id=by.id,
+            actor_id=by,
             at=at,
             changes={},
             province_code=user.province_code,

@@ -9,6 +9,7 @@ from service.audit import AuditEntry
 from service.db import create_engine, session_maker
 from tests.conftest import Clock, client_at
 from tests.helpers import DEMO_PASSWORD, api_token, browser_login, csrf_from, post_form, visible_text
+from tests.integration.test_cli import onboard as onboard  # the fixture
 
 NEW_PASSWORD = "lúa-chín-vàng-2026"
 CODE = re.compile(r'id="reset-code"><strong>([0-9A-Z]{4}-[0-9A-Z]{4})<')
@@ -278,3 +279,18 @@ async def test_guessing_codes_is_throttled(client) -> None:
         json={"username": "demo-volunteer", "code": code, "new_password": NEW_PASSWORD},
     )
     assert paused.status_code == 429
+
+
+async def test_an_officers_password_is_reset_from_the_command_line(client, onboard) -> None:
+    tablet = await api_token(client, "demo-commune")
+    status, out, _ = onboard("users", "reset-code", "demo-commune")
+    assert status == 0
+    code = re.search(r"One-time code ([0-9A-Z]{4}-[0-9A-Z]{4})", out).group(1)
+    assert (await client.get("/api/v1/me", headers=tablet)).status_code == 401
+    assert await _sign_in(client, "demo-commune", DEMO_PASSWORD) == 401
+    signed_in = await client.post(
+        "/api/v1/account/activate",
+        json={"username": "demo-commune", "code": code, "new_password": NEW_PASSWORD},
+    )
+    assert signed_in.status_code == 201 and signed_in.json()["user"]["role"] == "commune_officer"
+    assert onboard("users", "reset-code", "khong-co-ai")[0] == 1
