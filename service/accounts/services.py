@@ -35,7 +35,8 @@ class UsernameTaken(DomainError):
 USER = "user"  # audit entity type
 # A password hash no password matches (Argon2 refuses to read it): the account waits for its code.
 NO_PASSWORD = "!no-password"
-# Whom a manager may reset: members of teams. Officers' passwords are set with `onboard users`.
+# Whom a manager may reset: members of teams. Officers' are reset on the command line
+# (`onboard users reset-code`).
 RESETTABLE = ("volunteer", "team_leader")
 
 
