@@ -322,7 +322,7 @@ class AccountService:
             self.session,
             entity_type=USER,
             entity_id=user.id,
-            action="password_set_with_code",
+            action="password_code_used",
             actor_id=user.id,
             at=at,
             changes={"purpose": [None, row.purpose]},

@@ -192,7 +192,7 @@ async def test_a_leader_resets_a_volunteers_password_and_the_code_signs_them_in_
     )
     assert reused.status_code == 401  # used once
     actions = await _audit_actions(settings, member)
-    assert "password_reset" in actions and "password_set_with_code" in actions
+    assert "password_reset" in actions and "password_code_used" in actions
 
 
 async def test_the_activation_page_explains_mistakes(client, settings) -> None:
