@@ -15,6 +15,8 @@ instead of waiting for a fair share beside it.
 import asyncio
 import contextlib
 import contextvars
+import ctypes
+import ctypes.util
 import functools
 import os
 import threading
@@ -33,6 +35,10 @@ Kind = Literal["passwords", "images", "sheets", "documents"]
 # of uploads. Sheets: an import check holds a file's rows; one at a time, the next waits its turn.
 LIMITS: dict[str, int] = {"passwords": 2, "images": 2, "sheets": 1, "documents": 2}
 NICE = 10  # added to the worker threads' niceness (0 to 19; higher yields more)
+# Kinds whose work allocates and frees large buffers (decoded pixels, a file's rows, a PDF): glibc
+# keeps freed memory in each thread's arena for reuse, so after a burst the process would stay at
+# its peak. It is handed back to the system once such work ends (`malloc_trim`, a few ms).
+TRIMMED = frozenset({"images", "sheets", "documents"})
 
 _limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, anyio.CapacityLimiter]]" = (
     weakref.WeakKeyDictionary()
@@ -57,6 +63,24 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + NICE)
 
 
+def _load_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _load_trim()
+
+
+def _then_trim(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    finally:
+        if _malloc_trim is not None:
+            _malloc_trim(0)
+
+
 def _workers() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
@@ -72,6 +96,8 @@ async def run(kind: Kind, func: Callable[..., T], /, *args: Any, **kwargs: Any) 
 
     Context variables (the request's language) are seen by `func` as they are here."""
     call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+    if kind in TRIMMED:
+        call = functools.partial(_then_trim, call)
     async with _limiter(kind):
         future = asyncio.get_running_loop().run_in_executor(_workers(), call)
         try:
