@@ -437,9 +437,17 @@ class ImportService:
             ):
                 villages.setdefault((village.commune_code, village_key(village.name)), village.id)
         return await offload.run(
-            "sheets", self._check_rows, sheet, by=by, team=team, options=options, communes=communes,
-            villages=villages, errors=errors, progress=progress,
-        )  # fmt: skip
+            "sheets",
+            self._check_rows,
+            sheet,
+            by=by,
+            team=team,
+            options=options,
+            communes=communes,
+            villages=villages,
+            errors=errors,
+            progress=progress,
+        )
 
     def _check_rows(
         self,
