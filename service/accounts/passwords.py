@@ -2,33 +2,19 @@
 
 A verification costs tens of milliseconds of CPU by design. Run in the event loop it would stall
 every other request of the process (a few wrong passwords a second made a public page take two
-seconds); it runs in worker threads instead, at most `CONCURRENT` at once per process, so a flood
-of sign-ins queues behind itself and leaves threads and cores for everyone else. Hashing costs the
-same and goes the same way: `hash_password` is the only way to make a hash.
+seconds); it runs in worker threads instead (`service.offload`, at most two at once per process),
+so a flood of sign-ins queues behind itself and leaves threads and cores for everyone else. Hashing
+costs the same and goes the same way: `hash_password` is the only way to make a hash.
 """
 
-import asyncio
-import weakref
 from functools import cache
 
-import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from service import offload
+
 _hasher = PasswordHasher()
-CONCURRENT = 2
-_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _limiter() -> anyio.CapacityLimiter:
-    loop = asyncio.get_running_loop()
-    limiter = _limiters.get(loop)
-    if limiter is None:
-        limiter = _limiters[loop] = anyio.CapacityLimiter(CONCURRENT)
-    return limiter
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -39,11 +25,11 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
-    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_limiter())
+    return await offload.run("passwords", _verify, password_hash, password)
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_limiter())
+    return await offload.run("passwords", _hasher.hash, password)
 
 
 @cache

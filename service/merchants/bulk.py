@@ -20,7 +20,10 @@ import msgspec
 from sqlalchemy import JSON, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import offload
+
 SQLITE_CHUNK = 20_000
+PG_CHUNK = 10_000
 
 
 @contextmanager
@@ -94,7 +97,7 @@ async def insert_rows(
             for k, v in constants.items()
         )
 
-        def records():
+        def records(rows: Sequence[Sequence[Any]]) -> Iterator[tuple]:
             for row in rows:
                 if json_at:
                     row = list(row)
@@ -103,7 +106,11 @@ async def insert_rows(
                             row[i] = msgspec.json.encode(row[i]).decode()
                 yield (*row, *tail)
 
-        await raw.copy_records_to_table(table.name, records=records(), columns=names)
+        # In slices: asyncpg encodes the records in the event loop, which serves others between.
+        for start in range(0, len(rows), PG_CHUNK):
+            await raw.copy_records_to_table(
+                table.name, records=records(rows[start : start + PG_CHUNK]), columns=names
+            )
         return len(rows)
 
     processors = [_fast(t, t._cached_bind_processor(dialect)) for t in types]
@@ -113,16 +120,22 @@ async def insert_rows(
     )
     row_processors = [(i, p) for i, p in enumerate(processors[:width]) if p is not None]
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-    for start in range(0, len(rows), SQLITE_CHUNK):
-        prepared = []
-        for row in rows[start : start + SQLITE_CHUNK]:
+
+    def convert(chunk: Sequence[Sequence[Any]]) -> list[tuple]:
+        converted = []
+        for row in chunk:
             if row_processors:
                 row = list(row)
                 for i, process in row_processors:
                     if row[i] is not None:
                         row[i] = process(row[i])
-            prepared.append((*row, *tail))
-        await raw.executemany(sql, prepared)
+            converted.append((*row, *tail))
+        return converted
+
+    for start in range(0, len(rows), SQLITE_CHUNK):
+        # The conversion is CPU work: in a worker thread, the event loop serves others meanwhile.
+        chunk = await offload.run("sheets", convert, rows[start : start + SQLITE_CHUNK])
+        await raw.executemany(sql, chunk)
     return len(rows)
 
 

@@ -6,6 +6,10 @@ duplicates inside the file and against existing records, set-based: one query pe
 for each identifier, one query per commune for names. A dry run reports every problem as
 (row number as Excel shows it, field, message) and writes nothing.
 
+The CPU work (reading the file, checking rows, finding duplicates, building the rows to insert)
+runs off the event loop (`service.offload`, one import at a time per process): the server keeps
+answering while a 200,000-row file is checked. The database work stays on the request's session.
+
 Commit is all-or-nothing per file: one transaction, and any row error or duplicate means nothing
 is written, unless the importer explicitly asks to skip those rows (`skip_invalid`).
 
@@ -37,6 +41,7 @@ import msgspec
 from sqlalchemy import and_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import offload
 from service.accounts.models import Team
 from service.accounts.schemas import CurrentUser
 from service.audit import AuditEntry
@@ -76,6 +81,22 @@ COLUMN_LABELS = {**FIELD_LABELS, "village": FIELD_LABELS["village_id"]}
 FILE_MESSAGES = {
     "too_large": N_("Tệp quá lớn (tối đa {mb} MB)."),
     "too_many_rows": N_("Tệp có quá nhiều dòng (tối đa {n} dòng); hãy chia thành nhiều tệp."),
+    "too_far": N_(
+        "Trang tính kéo dài tới dòng {value} (tối đa dòng {n}). Hãy xóa các dòng thừa ở cuối trang "
+        "tính hoặc chia thành nhiều tệp."
+    ),
+    "part_too_large": N_(
+        "Tệp Excel giải nén ra quá lớn: phần “{part}” chiếm {value_mb} MB (tối đa {limit_mb} MB). "
+        "Hãy xóa các ô thừa hoặc lưu lại dưới dạng CSV UTF-8."
+    ),
+    "unpacked_too_large": N_(
+        "Tệp Excel giải nén ra quá lớn: {value_mb} MB (tối đa {limit_mb} MB). "
+        "Hãy chia thành nhiều tệp hoặc lưu lại dưới dạng CSV UTF-8."
+    ),
+    "overpacked": N_(
+        "Tệp Excel nén bất thường: phần “{part}” nở ra {value} lần khi giải nén (tối đa {limit} lần). "
+        "Hãy mở bằng Excel và lưu lại, hoặc lưu dưới dạng CSV UTF-8."
+    ),
     "unsupported_format": N_(
         "Không đọc được tệp .xls hoặc .ods: hãy mở bằng Excel và lưu lại dưới dạng .xlsx hoặc CSV UTF-8."
     ),
@@ -140,11 +161,26 @@ class ImportReport(msgspec.Struct, kw_only=True):
         return len({p.row for p in self.errors})
 
 
+def _mb(size: int | None) -> str:
+    megabytes = (size or 0) / (1024 * 1024)
+    return f"{megabytes:.0f}" if megabytes >= 10 else f"{megabytes:.1f}"
+
+
 def file_error(exc: SpreadsheetError) -> ImportFileError:
+    """The message of the limit the file actually exceeded (bytes, rows, row number, part size...)."""
     message = FILE_MESSAGES.get(exc.code, FILE_MESSAGES["unreadable"])
     columns = ", ".join(gettext(COLUMN_LABELS[c]) if c in COLUMN_LABELS else c for c in exc.columns)
     return ImportFileError(
-        message, field="file", mb=MAX_BYTES // (1024 * 1024), n=exc.limit or MAX_ROWS, columns=columns
+        message,
+        field="file",
+        mb=MAX_BYTES // (1024 * 1024),
+        n=exc.limit or MAX_ROWS,
+        columns=columns,
+        part=exc.part or "",
+        value=exc.value,
+        limit=exc.limit,
+        value_mb=_mb(exc.value),
+        limit_mb=_mb(exc.limit),
     )
 
 
@@ -348,7 +384,7 @@ class ImportService:
         required |= {"kind"} if options.kind is None else set()
         required |= {"category"} if options.category is None else set()
         try:
-            sheet = read_rows(data, filename=filename, required=required)
+            sheet = await offload.run("sheets", read_rows, data, filename=filename, required=required)
         except SpreadsheetError as exc:
             raise file_error(exc) from exc
         if "consent_purposes" not in sheet.columns and not options.paper_consent:
@@ -357,7 +393,7 @@ class ImportService:
         errors: list[Problem] = []
         rows = await self._clean(sheet, by=by, team=team, options=options, errors=errors, progress=progress)
         total, sheet.rows, sheet.row_numbers = len(sheet.rows), [], []  # cleaned copies from here on
-        duplicates = self._duplicates_in_file(rows)
+        duplicates = await offload.run("sheets", self._duplicates_in_file, rows)
         duplicates += await self._duplicates_existing(rows, already={p.row for p in duplicates})
         duplicates.sort(key=lambda p: p.row)
         refused = {p.row for p in duplicates}
@@ -400,6 +436,32 @@ class ImportService:
                 select(Village).where(Village.commune_code.in_(list(communes)))
             ):
                 villages.setdefault((village.commune_code, village_key(village.name)), village.id)
+        return await offload.run(
+            "sheets",
+            self._check_rows,
+            sheet,
+            by=by,
+            team=team,
+            options=options,
+            communes=communes,
+            villages=villages,
+            errors=errors,
+            progress=progress,
+        )
+
+    def _check_rows(
+        self,
+        sheet: SheetRows,
+        *,
+        by: CurrentUser,
+        team: Team,
+        options: ImportOptions,
+        communes: dict[str, Commune],
+        villages: dict[tuple[str, str], uuid.UUID],
+        errors: list[Problem],
+        progress: Progress | None,
+    ) -> list[_Row]:
+        """Every row through the form's rules: CPU work, run off the event loop."""
         paper = list(options.paper_consent) or None
         out: list[_Row] = []
         total = len(sheet.rows)
@@ -488,21 +550,28 @@ class ImportService:
                 for value, mid, name, commune in result:
                     duplicate = Duplicate(id=mid, business_name=name, commune_code=commune, reason=field)
                     existing.setdefault((field, value), duplicate)
-        by_commune: dict[str, list[_Row]] = defaultdict(list)
-        for row in candidates:
-            by_commune[row.values["commune_code"]].append(row)
-        names: dict[str, NameIndex] = {}
-        for code in by_commune:
-            index = names[code] = NameIndex()
+        communes = {row.values["commune_code"] for row in candidates}
+        registered = {}
+        for code in communes:
             result = await self.session.execute(
                 select(Merchant.id, Merchant.business_name, Merchant.name_fold).where(
                     Merchant.commune_code == code, live_owner
                 )
             )
-            for mid, name, name_fold in result:
+            registered[code] = result.all()
+        return await offload.run("sheets", self._match_existing, candidates, existing, registered)
+
+    @staticmethod
+    def _match_existing(
+        candidates: list[_Row], existing: dict[tuple[str, str], Duplicate], registered: dict[str, list[Any]]
+    ) -> list[Problem]:
+        """The rows that repeat a registered trader's identifier or name (CPU work, off the event loop)."""
+        names: dict[str, NameIndex] = {}
+        for code, found_names in registered.items():
+            index = names[code] = NameIndex()
+            for mid, name, name_fold in found_names:
                 duplicate = Duplicate(id=mid, business_name=name, commune_code=code, reason="business_name")
                 index.add(name_fold, duplicate)
-
         found = []
         for row in candidates:
             values = row.values
@@ -521,18 +590,10 @@ class ImportService:
                 )
         return found
 
-    async def _write(
-        self,
-        rows: list[_Row],
-        *,
-        by: CurrentUser,
-        team: Team,
-        at: datetime,
-        filename: str,
-        progress: Progress | None,
-    ) -> int:
-        fields = [f for f in validation.FIELDS if f != "team_id"]
-        columns = ["id", *fields, "province_code", "name_fold", "search_fold"]
+    def _records(
+        self, rows: list[_Row], fields: list[str], filename: str
+    ) -> tuple[list[uuid.UUID], list[tuple], list[tuple]]:
+        """The merchants' and audit entries' rows to insert (CPU work, off the event loop)."""
         merchants = []
         entries = []
         source = Path(filename).name[:100]
@@ -548,6 +609,21 @@ class ImportService:
             }
             changes["source"] = [None, f"{source} #{row.number}"]
             entries.append((entry_id, str(merchant_id), changes, values["province_code"]))
+        return merchant_ids, merchants, entries
+
+    async def _write(
+        self,
+        rows: list[_Row],
+        *,
+        by: CurrentUser,
+        team: Team,
+        at: datetime,
+        filename: str,
+        progress: Progress | None,
+    ) -> int:
+        fields = [f for f in validation.FIELDS if f != "team_id"]
+        columns = ["id", *fields, "province_code", "name_fold", "search_fold"]
+        merchant_ids, merchants, entries = await offload.run("sheets", self._records, rows, fields, filename)
         if progress:
             progress("write", 0, len(rows))
         sqlite = (await self.session.connection()).dialect.name == "sqlite"

@@ -4,6 +4,15 @@ This module only turns a file into rows of trimmed NFC strings under canonical f
 validating each row (phones, codes, consent) is the importer's job, which cites
 `SheetRows.row_numbers` in its errors. Problems with the file itself raise
 `SpreadsheetError` with a machine code for the web layer to localize.
+
+An XLSX is a zip of XML parts, and a small file can claim a million rows or expand to gigabytes.
+Before openpyxl parses anything, every part's uncompressed size and compression ratio are checked
+against `service.limits` (zipfile never yields more than a part's declared size, so the check
+holds), and the sheet's declared extent against the row limit; while reading, the row numbers are
+counted too (a sheet may understate its extent), and empty rows cost next to nothing. openpyxl
+parses with defusedxml (a dependency), which refuses entity expansion.
+
+CPU work: callers off the event loop run `read_rows` with `service.offload` (kind "sheets").
 """
 
 import codecs
@@ -22,13 +31,15 @@ from datetime import date, datetime, time
 import msgspec
 import openpyxl
 
+from service import limits
 from service.sheets import csv_unmarked
 from service.text import fold, nfc
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_UNCOMPRESSED = 512 * 1024 * 1024  # an XLSX is a zip: bound what it may expand to
-MAX_ROWS = 200_000
-MAX_COLUMNS = 100  # cells beyond this column are not read
+MAX_BYTES = limits.SHEET_MAX_BYTES
+MAX_UNCOMPRESSED = limits.XLSX_MAX_UNCOMPRESSED
+MAX_ROWS = limits.SHEET_MAX_ROWS
+MAX_ROW_NUMBER = limits.SHEET_MAX_ROW_NUMBER
+MAX_COLUMNS = limits.SHEET_MAX_COLUMNS
 _HEADER_SEARCH = 10  # title rows above the header are common; look this far for it
 
 FIELDS = (
@@ -184,17 +195,30 @@ _CONSENT_VALUES = {
 class SpreadsheetError(ValueError):
     """A file that cannot be imported as a whole.
 
-    `code` is one of: too_large, too_many_rows, unsupported_format (legacy .xls, .ods),
-    unreadable (corrupt file), encoding (neither UTF-8 nor Vietnamese Windows-1258), empty,
-    missing_columns, duplicate_columns. `columns` lists the canonical fields that are missing,
-    or the original headers that collide; `limit` is the limit that was exceeded.
+    `code` is one of: too_large (the file's bytes), too_many_rows (rows with data), too_far (the
+    sheet's last row number, declared or reached), part_too_large (an XLSX part's uncompressed
+    size; `part` names it), unpacked_too_large (all parts together), overpacked (a part's
+    compression ratio), unsupported_format (legacy .xls, .ods), unreadable (corrupt file), encoding
+    (neither UTF-8 nor Vietnamese Windows-1258), empty, missing_columns, duplicate_columns.
+    `columns` lists the canonical fields that are missing, or the original headers that collide;
+    `limit` is the limit that was exceeded and `value` what the file had.
     """
 
-    def __init__(self, code: str, *, columns: list[str] | None = None, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        *,
+        columns: list[str] | None = None,
+        limit: int | None = None,
+        value: int | None = None,
+        part: str | None = None,
+    ) -> None:
         super().__init__(f"{code}: {', '.join(columns)}" if columns else code)
         self.code = code
         self.columns = columns or []
         self.limit = limit
+        self.value = value
+        self.part = part
 
 
 class SheetRows(msgspec.Struct, kw_only=True):
@@ -211,7 +235,7 @@ class SheetRows(msgspec.Struct, kw_only=True):
 def read_rows(data: bytes, *, filename: str, required: Iterable[str] = REQUIRED_COLUMNS) -> SheetRows:
     """Rows of a CSV (UTF-8, UTF-16 or Windows-1258; `,` `;` or tab) or the first XLSX sheet."""
     if len(data) > MAX_BYTES:
-        raise SpreadsheetError("too_large", limit=MAX_BYTES)
+        raise SpreadsheetError("too_large", limit=MAX_BYTES, value=len(data))
     extension = filename.rpartition(".")[2].lower() if "." in filename else ""
     if data.startswith(b"\xd0\xcf\x11\xe0") or extension in ("xls", "ods", "numbers"):
         raise SpreadsheetError("unsupported_format")
@@ -273,6 +297,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[object]]]:
     try:
         # One record is one spreadsheet row, even when a quoted cell spans lines.
         for number, cells in enumerate(reader, start=1):
+            if number > MAX_ROW_NUMBER:
+                raise SpreadsheetError("too_far", limit=MAX_ROW_NUMBER, value=number)
             yield number, list(cells[:MAX_COLUMNS])
     except csv.Error as exc:
         raise SpreadsheetError("unreadable") from exc
@@ -301,11 +327,33 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
+def _part_limit(name: str) -> int:
+    if name.startswith("xl/worksheets/"):
+        return limits.XLSX_MAX_SHEET_BYTES
+    if name == "xl/sharedStrings.xml":
+        return limits.XLSX_MAX_STRINGS_BYTES
+    return limits.XLSX_MAX_OTHER_PART_BYTES
+
+
+def check_xlsx_parts(archive: zipfile.ZipFile) -> None:
+    """Refuse an XLSX whose parts would expand beyond what a list of traders needs, before parsing."""
+    total = 0
+    for info in archive.infolist():
+        size = info.file_size
+        total += size
+        if size > (limit := _part_limit(info.filename)):
+            raise SpreadsheetError("part_too_large", limit=limit, value=size, part=info.filename)
+        ratio = size // max(info.compress_size, 1)
+        if size > limits.XLSX_RATIO_FROM_BYTES and ratio > limits.XLSX_MAX_RATIO:
+            raise SpreadsheetError("overpacked", limit=limits.XLSX_MAX_RATIO, value=ratio, part=info.filename)
+    if total > MAX_UNCOMPRESSED:
+        raise SpreadsheetError("unpacked_too_large", limit=MAX_UNCOMPRESSED, value=total)
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNCOMPRESSED:
-                raise SpreadsheetError("too_large", limit=MAX_UNCOMPRESSED)
+            check_xlsx_parts(archive)
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except SpreadsheetError:
         raise
@@ -313,9 +361,21 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
         raise SpreadsheetError("unreadable") from exc
     try:
         sheet = workbook.worksheets[0]
+        declared = sheet.max_row  # from the sheet's <dimension ref="A1:O200001">, when written
+        if declared is not None and declared > MAX_ROW_NUMBER:
+            raise SpreadsheetError("too_far", limit=MAX_ROW_NUMBER, value=declared)
         sheet.reset_dimensions()  # some writers record a wrong used range; read every row
-        # read_only fills gaps with empty rows, so the position is the spreadsheet row.
+        # read_only fills gaps with empty rows, so the position is the spreadsheet row; a gap's
+        # rows are one shared tuple of None, skipped here at once.
+        blank: tuple | None = None
         for number, cells in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), 1):
+            if number > MAX_ROW_NUMBER:
+                raise SpreadsheetError("too_far", limit=MAX_ROW_NUMBER, value=number)
+            if cells is blank:
+                continue
+            if cells.count(None) == len(cells):
+                blank = cells
+                continue
             yield number, list(cells)
     except SpreadsheetError:
         raise

@@ -55,6 +55,7 @@ CLOCK_SKEW = timedelta(minutes=10)  # a tablet's clock may run a little ahead
 OLDEST = timedelta(days=366)  # an offline tablet may sync late, not years late
 VISIT_OLDEST = timedelta(days=60)  # a visit older than this would land outside every recent trend
 AUTOMATIC_PREFIX = "auto"
+BULK_SLICE = 10_000  # merchants per query and insert when stage 1 is recorded for an import
 
 
 def as_rule(row: StageEvent) -> stages.Event:
@@ -325,52 +326,54 @@ class OnboardingService:
         self, *, merchant_ids: Sequence[uuid.UUID], by: CurrentUser | uuid.UUID | None
     ) -> int:
         """Stage 1 for many new merchants at once (a spreadsheet import, announced as `imported`),
-        in one multi-row INSERT per table. Each event is dated at the merchant's `created_at`; their
-        stage columns already say "registered", so nothing else changes. Returns how many."""
-        rows = (
-            await self.session.execute(
-                select(Merchant.id, Merchant.province_code, Merchant.commune_code, Merchant.created_at).where(
-                    Merchant.id.in_(merchant_ids)
-                )
-            )
-        ).all()
-        if not rows:
-            return 0
+        in multi-row INSERTs of `BULK_SLICE` rows per table. Each event is dated at the merchant's
+        `created_at`; their stage columns already say "registered", so nothing else changes. Returns
+        how many."""
         actor = by.id if isinstance(by, CurrentUser) else by
-        events = [
-            {
-                "id": uuid.uuid4(),
-                "merchant_id": row.id,
-                "stage": "registered",
-                "kind": "reached",
-                "source": "automatic",
-                "occurred_at": row.created_at,
-                "recorded_at": row.created_at,
-                "recorded_by_id": actor,
-                "client_event_id": f"{AUTOMATIC_PREFIX}:registered:{row.id.hex}",
-                "province_code": row.province_code,
-                "commune_code": row.commune_code,
-            }
-            for row in rows
-        ]
-        await insert_dicts(self.session, StageEvent.__table__, events)
-        await insert_dicts(
-            self.session,
-            MerchantStage.__table__,
-            [
+        merchant_ids = list(merchant_ids)
+        total = 0
+        # In slices: reading and building 200,000 rows at once would hold the event loop for seconds.
+        for start in range(0, len(merchant_ids), BULK_SLICE):
+            columns = (Merchant.id, Merchant.province_code, Merchant.commune_code, Merchant.created_at)
+            wanted = Merchant.id.in_(merchant_ids[start : start + BULK_SLICE])
+            rows = (await self.session.execute(select(*columns).where(wanted))).all()
+            if not rows:
+                continue
+            events = [
                 {
-                    "merchant_id": e["merchant_id"],
+                    "id": uuid.uuid4(),
+                    "merchant_id": row.id,
                     "stage": "registered",
-                    "reached_at": e["occurred_at"],
-                    "verified": False,
-                    "event_id": e["id"],
-                    "province_code": e["province_code"],
-                    "commune_code": e["commune_code"],
+                    "kind": "reached",
+                    "source": "automatic",
+                    "occurred_at": row.created_at,
+                    "recorded_at": row.created_at,
+                    "recorded_by_id": actor,
+                    "client_event_id": f"{AUTOMATIC_PREFIX}:registered:{row.id.hex}",
+                    "province_code": row.province_code,
+                    "commune_code": row.commune_code,
                 }
-                for e in events
-            ],
-        )
-        return len(events)
+                for row in rows
+            ]
+            await insert_dicts(self.session, StageEvent.__table__, events)
+            await insert_dicts(
+                self.session,
+                MerchantStage.__table__,
+                [
+                    {
+                        "merchant_id": e["merchant_id"],
+                        "stage": "registered",
+                        "reached_at": e["occurred_at"],
+                        "verified": False,
+                        "event_id": e["id"],
+                        "province_code": e["province_code"],
+                        "commune_code": e["commune_code"],
+                    }
+                    for e in events
+                ],
+            )
+            total += len(events)
+        return total
 
     async def recompute(self, *, merchant_id: uuid.UUID) -> stages.Progress:
         """Rebuild a merchant's stage, held stages, last visit and next follow-up from its log and

@@ -4,14 +4,13 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import images
+from service import images, offload
 from service.accounts.guards import requires_user
 from service.accounts.throttle import LoginThrottle
 from service.errors import DomainError, FieldErrors, NotFound, error_page
@@ -358,7 +357,7 @@ class PosterPages(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str]
     ) -> Response:
         data = await self._data(request, db_session, code)
-        image = await anyio.to_thread.run_sync(poster_png, data)
+        image = await offload.run("documents", poster_png, data)
         return Response(content=image, media_type="image/png", headers={"Cache-Control": "private, no-cache"})
 
     @get("/{code:str}/poster.pdf", name="payments.posters.pdf")
@@ -366,7 +365,7 @@ class PosterPages(Controller):
         self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str]
     ) -> Response:
         data = await self._data(request, db_session, code)
-        document = await anyio.to_thread.run_sync(poster_pdf, [data])
+        document = await offload.run("documents", poster_pdf, [data])
         return _pdf(document, f"bien-qr-{codes.normalize(code)}.pdf")
 
 
@@ -384,7 +383,7 @@ async def market_pdf(
     )
     if not pages:
         raise NotFound(N_("Chưa có biển nào được in cho chợ này. Hãy chọn chợ và bấm In biển."))
-    document = await anyio.to_thread.run_sync(poster_pdf, pages)
+    document = await offload.run("documents", poster_pdf, pages)
     return _pdf(document, "bien-qr-cho.pdf")
 
 

@@ -4,7 +4,6 @@ The photo is untrusted input, opened through `service.images` (size, header pixe
 checked before any pixel is decoded).
 """
 
-import threading
 from typing import Literal
 
 import zxingcpp
@@ -31,8 +30,6 @@ __all__ = [  # FORMATS and the limits are re-exported: the API documents them fr
 # and a QR filling a tenth of the frame still has ~3 pixels per module. When nothing is found
 # there, the full resolution is tried (a small QR far away in a 40 MP photo needs it).
 DECODE_SIDE = 2000
-# A 40 MP photo needs ~40 MB as grayscale, up to 160 MB while a PNG is decoded: at most two at once.
-_DECODING = threading.BoundedSemaphore(2)
 
 
 class PhotoError(ImageError):
@@ -84,13 +81,10 @@ def decode_photo(data: bytes) -> tuple[str, VietQR]:
 
 def qr_texts(data: bytes) -> list[str]:
     """The text of every QR code in the photo (at least one), or PhotoError saying why not."""
-    if len(data) > MAX_FILE_BYTES:  # before taking a decoding slot
-        raise PhotoError(images.TOO_LARGE)
-    with _DECODING:
-        width, height = images.check(data)
-        texts = _read(_load(data, longest=DECODE_SIDE))
-        if not texts and max(width, height) > DECODE_SIDE:
-            texts = _read(_load(data, longest=None))
+    width, height = images.check(data)
+    texts = _read(_load(data, longest=DECODE_SIDE))
+    if not texts and max(width, height) > DECODE_SIDE:
+        texts = _read(_load(data, longest=None))
     if not texts:
         raise PhotoError(N_("Không tìm thấy mã QR trong ảnh. Hãy chụp lại gần hơn, đủ sáng và không bị lóa."))
     return texts
@@ -99,17 +93,11 @@ def qr_texts(data: bytes) -> list[str]:
 def _load(data: bytes, *, longest: int | None) -> Image.Image:
     """Grayscale pixels, upright per EXIF, reduced to `longest` pixels on the long side if given.
 
-    For JPEG, `draft` makes libjpeg decode straight to grayscale and at 1/2, 1/4 or 1/8 scale: a
-    12 MP photo is never held at full size when the reduced one is wanted.
+    For JPEG, libjpeg decodes straight to grayscale and at 1/2, 1/4 or 1/8 scale; other formats
+    are reduced right after decoding: a 12 MP photo is never converted at full size when the reduced
+    one is wanted.
     """
-    image = images.reopen(data)
-    width, height = image.size
-    side = max(width, height)
-    if longest and side > longest:
-        image.draft("L", (max(1, width * longest // side), max(1, height * longest // side)))
-    else:
-        image.draft("L", None)
-    image = _flatten(images.upright(image))
+    image = _flatten(images.upright(images.reduced(images.reopen(data), longest, "L")))
     if longest:
         image.thumbnail((longest, longest), Image.Resampling.BILINEAR)
     return image

@@ -5,7 +5,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio.to_thread
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader, UploadFile
@@ -27,7 +26,7 @@ from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import idempotency, images
+from service import idempotency, images, offload
 from service.accounts.guards import requires_user
 from service.errors import DomainError, FieldErrors
 from service.i18n import N_, gettext
@@ -75,7 +74,7 @@ async def read_qr(images: Any, text: Any) -> tuple[str, VietQR]:
             data = await image.read(MAX_FILE_BYTES + 1)  # one byte more tells "too large" from "10 MB"
         finally:
             await image.close()  # a spooled temporary file once over 1 MB
-        return await anyio.to_thread.run_sync(decode_photo, data)  # Pillow and zxing: off the event loop
+        return await offload.run("images", decode_photo, data)  # Pillow and zxing: off the event loop
     payload = text.strip() if isinstance(text, str) else ""  # no NFC: the CRC covers the exact text
     if not payload:
         # A blank text field sent is a blank paste; nothing sent at all is a photo form without a photo.

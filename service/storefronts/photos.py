@@ -16,7 +16,6 @@ import hmac
 import io
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 import msgspec
@@ -29,8 +28,6 @@ THUMB = 400
 VARIANTS = ("display", "thumb")
 # WebP effort 2: as small as effort 4 within a few percent here, at a quarter of the time.
 FORMATS = {"webp": ("WEBP", {"quality": 80, "method": 2}), "jpg": ("JPEG", {"quality": 82, "optimize": True})}
-# A 40 MP PNG is ~160 MB while decoded: at most two photos are processed at once.
-_WORKING = threading.BoundedSemaphore(2)
 _SRGB = None
 
 
@@ -48,18 +45,14 @@ def file_name(image_id: str, variant: str, ext: str) -> str:
 
 
 def prepare(data: bytes) -> Prepared:
-    """Check and convert an upload (CPU work: run it off the event loop). ImageError says why not."""
-    if len(data) > images.MAX_FILE_BYTES:  # before taking a slot
-        raise images.ImageError(images.TOO_LARGE)
-    with _WORKING:
-        images.check(data)
-        image = images.reopen(data)
-        width, height = image.size
-        side = max(width, height)
-        if side > DISPLAY:  # JPEG: let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is enough
-            image.draft("RGB", (max(1, width * DISPLAY // side), max(1, height * DISPLAY // side)))
-        display = _rgb(images.upright(image))
-        display.thumbnail((DISPLAY, DISPLAY), Image.Resampling.LANCZOS)
+    """Check and convert an upload (CPU work: run it off the event loop with `service.offload`, kind
+    "images"). ImageError says why not."""
+    images.check(data)
+    # Decoded at about the display size (JPEG at 1/2, 1/4 or 1/8 scale), so the conversions below
+    # never touch the full-size pixels.
+    image = images.reduced(images.reopen(data), DISPLAY)
+    display = _rgb(images.upright(image))
+    display.thumbnail((DISPLAY, DISPLAY), Image.Resampling.LANCZOS)
     return variants(display)
 
 

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import anyio.to_thread
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -19,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import images
+from service import images, offload
 from service.errors import FieldErrors, NotFound
 from service.i18n import N_, current_locale, gettext
 from service.payments import checkins, codes, render
@@ -249,7 +248,7 @@ class PublicStorefronts(Controller):
         reach(request).qr_fetch(request, storefront_id=s.storefront_id, merchant_id=s.merchant_id)
         if not_modified(request.headers.get("if-none-match"), etag):
             return Response(content=b"", status_code=304, headers=headers)
-        document = await anyio.to_thread.run_sync(poster_pdf, [data])
+        document = await offload.run("documents", poster_pdf, [data])
         return Response(
             content=document,
             media_type="application/pdf",
@@ -273,7 +272,7 @@ async def read_photo(value: Any) -> photos.Prepared | None:
         await upload.close()
     if not data:
         return None
-    return await anyio.to_thread.run_sync(photos.prepare, data)
+    return await offload.run("images", photos.prepare, data)
 
 
 def _link_problem(exc: LinkUnusable) -> Template:
