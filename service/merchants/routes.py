@@ -59,6 +59,7 @@ from service.merchants.services import (
     StaleVersion,
 )
 from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
+from service.openapi import FileDownload
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
@@ -303,7 +304,7 @@ class MerchantApi(Controller):
         )
         return Response(out)
 
-    @get("/export", name="api.merchants.export")
+    @get("/export", name="api.merchants.export", operation_class=FileDownload)
     async def export(
         self, request: Request, format: Annotated[str, Parameter(pattern="^(csv|xlsx)$")] = "csv"
     ) -> Stream:
