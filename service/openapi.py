@@ -7,7 +7,7 @@ handler (400, 413), no or an expired token (401), a role or an area outside the 
 operation that documents one of these itself keeps its own, more precise description.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
@@ -47,8 +47,13 @@ def document_api_errors(app: Litestar) -> None:
         if not isinstance(route, HTTPRoute) or not route.path.startswith(API_PREFIX):
             continue
         for handler in route.route_handlers:
-            own = dict(handler.responses or {})
-            handler.responses = {**{s: _spec(d) for s, d in COMMON_ERRORS.items()}, **own}
+            responses = {status: _spec(description) for status, description in COMMON_ERRORS.items()}
+            for status, spec in (handler.responses or {}).items():
+                # A handler's own description of an error without a body: the body is still ApiError.
+                if status >= 400 and spec.data_container is None:
+                    spec = replace(spec, data_container=ApiError, generate_examples=False)
+                responses[status] = spec
+            handler.responses = responses
 
 
 @dataclass

@@ -93,3 +93,15 @@ def test_the_api_answers_every_generated_request_as_documented(server: Server, u
 
     report = [f"{label}: {'; '.join(sorted(found))}" for label, found in failures.items()]
     assert not failures, "\n".join(report)
+
+
+async def test_the_openapi_document_describes_the_json_api_and_its_errors(client) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert set(paths) - {"/health"} and all(path.startswith("/api/") for path in set(paths) - {"/health"})
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if path.startswith("/api/"):
+                missing = {"401", "403", "404", "422"} - set(operation["responses"])
+                assert not missing, f"{method.upper()} {path} does not document {missing}"
+                problem = operation["responses"]["422"]["content"]["application/json"]["schema"]
+                assert problem == {"$ref": "#/components/schemas/ApiError"}
