@@ -2,8 +2,8 @@
 signed in as a volunteer and as a province officer: no request gets a server error, and every answer
 is one the document declares, in the schema it declares.
 
-Bounded by a number of examples per operation (a few minutes at most on a busy machine); the "ci"
-Hypothesis profile makes the examples the same on every run.
+Bounded by a number of examples per operation, valid and invalid (a few minutes at most on a busy
+machine), and derandomized: the same examples on every run, so a red run always means a bug.
 """
 
 from collections.abc import Iterator
