@@ -4,7 +4,7 @@ import hashlib
 from pathlib import Path
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -26,11 +26,12 @@ from service.merchants.routes import MerchantApi, MerchantManagerPages, Merchant
 from service.offline.routes import DeviceApi, DevicePages, service_worker
 from service.onboarding.figure_routes import FigureListApi, FigureListPages
 from service.onboarding.routes import OnboardingApi, OnboardingPages
+from service.openapi import document_api_errors
 from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
 from service.payments.routes import PaymentAccountApi, PaymentCheckinApi, PaymentImportPages, PaymentQrApi
 from service.places.routes import AreasApi, VillagePages
 from service.proxies import TrustedProxies
-from service.reports.feedback_routes import route_handlers as feedback_routes
+from service.reports.feedback_routes import FeedbackApi, FeedbackPages
 from service.reports.pages import ReportPages
 from service.reports.routes import ReportsApi
 from service.settings import Settings
@@ -67,26 +68,34 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             health,
-            SessionPages,
-            AccountPages,
-            TeamPages,
-            VillagePages,
-            PaymentImportPages,
-            PaymentAccountPages,
-            PosterPages,
-            market_pdf,
-            VerifyPages,
-            MerchantPages,
-            MerchantManagerPages,
-            OnboardingPages,
-            FigureListPages,
-            DevicePages,
-            service_worker,
-            ReportPages,
-            StorefrontPages,
-            TeamStorefrontPages,
-            PublicStorefronts,
-            TraderPages,
+            # HTML for browsers: kept out of the OpenAPI document, which describes the JSON API.
+            Router(
+                path="/",
+                include_in_schema=False,
+                route_handlers=[
+                    SessionPages,
+                    AccountPages,
+                    TeamPages,
+                    VillagePages,
+                    PaymentImportPages,
+                    PaymentAccountPages,
+                    PosterPages,
+                    market_pdf,
+                    VerifyPages,
+                    MerchantPages,
+                    MerchantManagerPages,
+                    OnboardingPages,
+                    FigureListPages,
+                    DevicePages,
+                    service_worker,
+                    ReportPages,
+                    StorefrontPages,
+                    TeamStorefrontPages,
+                    PublicStorefronts,
+                    TraderPages,
+                    FeedbackPages,
+                ],
+            ),
             SessionApi,
             AreasApi,
             PaymentQrApi,
@@ -97,7 +106,7 @@ def create_app(settings: Settings) -> Litestar:
             FigureListApi,
             DeviceApi,
             ReportsApi,
-            *feedback_routes,
+            FeedbackApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
             media_router(settings),
         ],
@@ -124,6 +133,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[_start_reach, _start_housekeeping],
         on_shutdown=[_stop_housekeeping, _stop_reach],
     )
+    document_api_errors(app)
     app.state.settings = settings
     app.state.proxies = TrustedProxies(settings.trusted_proxies)
     if settings.log_requests:

@@ -4,6 +4,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -61,6 +62,19 @@ class FieldErrors(DomainError):
     def __init__(self, errors: list[tuple[str, str]]):
         super().__init__(N_("Dữ liệu chưa hợp lệ."))
         self.errors = errors  # (field, translated message)
+
+
+class ApiFieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ApiError(msgspec.Struct):
+    """The JSON problem details every /api error carries, as the handlers below write them."""
+
+    status_code: int
+    detail: str
+    errors: list[ApiFieldError] | None = None
 
 
 def is_api(request: Request) -> bool:

@@ -40,7 +40,7 @@ from service.sheets import CsvRows, xlsx_cells
 EXPORTERS = ("team_leader", "commune_officer", "province_officer", "admin")
 BATCH = 2_000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_TYPE = "text/csv; charset=utf-8"
+CSV_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # Consent purposes as the words the importer reads back (spreadsheet._CONSENT_VALUES).

@@ -6,6 +6,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,7 @@ from service.merchants.services import (
     StaleVersion,
 )
 from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
+from service.openapi import FileDownload
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
@@ -158,7 +160,16 @@ class MerchantApi(Controller):
     guards = [requires_user]
     exception_handlers = {MerchantMerged: _api_merged}
 
-    @post("/", name="api.merchants.create", status_code=201)
+    @post(
+        "/",
+        name="api.merchants.create",
+        status_code=201,
+        responses={
+            409: ResponseSpec(
+                DuplicatesOut, description="Likely already registered: `duplicates`", generate_examples=False
+            )
+        },
+    )
     async def create(
         self,
         request: Request,
@@ -232,7 +243,17 @@ class MerchantApi(Controller):
             raise Forbidden()
         return detail.audit
 
-    @patch("/{merchant_id:uuid}", name="api.merchants.update")
+    @patch(
+        "/{merchant_id:uuid}",
+        name="api.merchants.update",
+        responses={
+            409: ResponseSpec(
+                ConflictOut | DuplicatesOut,  # type: ignore[arg-type]
+                description="Changed since `version` (`current` is the record now), or likely a duplicate",
+                generate_examples=False,
+            )
+        },
+    )
     async def update(
         self,
         request: Request,
@@ -303,7 +324,7 @@ class MerchantApi(Controller):
         )
         return Response(out)
 
-    @get("/export", name="api.merchants.export")
+    @get("/export", name="api.merchants.export", operation_class=FileDownload)
     async def export(
         self, request: Request, format: Annotated[str, Parameter(pattern="^(csv|xlsx)$")] = "csv"
     ) -> Stream:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import idempotency, images, offload
 from service.accounts.guards import requires_user
-from service.errors import DomainError, FieldErrors
+from service.errors import ApiError, DomainError, FieldErrors
 from service.i18n import N_, gettext
 from service.money import format_vnd
 from service.payments import banks, codes
@@ -37,7 +37,6 @@ from service.payments.models import Poster
 from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
 from service.payments.printing import PosterService, verify_url
 from service.payments.schemas import (
-    ApiError,
     BankOut,
     DecodedQR,
     DecodeIn,

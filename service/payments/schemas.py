@@ -63,19 +63,6 @@ class BankOut(Struct, kw_only=True):
         )
 
 
-class ApiFieldError(Struct):
-    field: str
-    message: str
-
-
-class ApiError(Struct):
-    """The JSON problem details every /api error carries (see service/errors.py)."""
-
-    status_code: int
-    detail: str
-    errors: list[ApiFieldError] | None = None
-
-
 # --- payment accounts, QR, posters --------------------------------------------------------------
 
 _doc = Meta  # field documentation for the OpenAPI schema
