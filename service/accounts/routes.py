@@ -27,7 +27,7 @@ from service.accounts.schemas import (
 )
 from service.accounts.services import AccountService
 from service.accounts.throttle import LoginThrottle
-from service.errors import DomainError, FieldErrors
+from service.errors import DomainError, FieldErrors, NotFound
 from service.i18n import LOCALES, N_, gettext, pick_locale
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import template_labels
@@ -354,8 +354,14 @@ class TeamPages(Controller):
 
     @get("/{team_id:uuid}/members/{user_id:uuid}/reset-code", name="teams.reset_code")
     async def reset_code(
-        self, request: Request, team_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID]
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        team_id: FromPath[uuid.UUID],
+        user_id: FromPath[uuid.UUID],
     ) -> Template:
+        if not await AccountService(db_session).list_teams(by=request.user, team_id=team_id):
+            raise NotFound()  # a team outside the caller's area is not there for them
         session = request.scope.get("session")
         fresh = session.pop(RESET_CODE, None) if isinstance(session, dict) else None
         if not fresh or fresh.get("user_id") != str(user_id):

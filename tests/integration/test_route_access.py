@@ -34,6 +34,9 @@ PUBLIC_ROUTES = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
+    ("GET", "/account/activate"),
+    ("POST", "/account/activate"),
+    ("POST", "/api/v1/account/activate"),
     ("GET", "/sw.js"),
     ("GET", "/v"),
     ("GET", "/v/{code}"),
@@ -68,6 +71,7 @@ PUBLIC_ROUTES = {
 PARAMETERS: dict[str, str] = {
     "teams/{team_id}": "team",
     "members/{user_id}": "member",
+    "users/{user_id}": "member",
     "merchants/{merchant_id}": "merchant",
     "payment-accounts/{account_id}": "account",
     "products/{product_id}": "product",
