@@ -7,7 +7,6 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 
@@ -15,6 +14,7 @@ from service import __version__
 from service.accounts.middleware import AuthMiddleware
 from service.accounts.routes import AccountPages, SessionApi, SessionPages, TeamPages
 from service.accounts.throttle import LoginThrottle
+from service.api_docs import ApiDocsRenderPlugin
 from service.bodies import check_body
 from service.db import session_maker, sqlalchemy_config
 from service.errors import EXCEPTION_HANDLERS
@@ -126,7 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             title="Onboard API",
             version=__version__,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[ApiDocsRenderPlugin()],
         ),
         debug=settings.debug,
         before_request=check_body,

@@ -8,8 +8,8 @@
 - X-Content-Type-Options: nosniff; Referrer-Policy: strict-origin-when-cross-origin (the trader's
   edit link pages set no-referrer themselves and keep it).
 - Strict-Transport-Security when the public address is https.
-A header a handler already set is kept. The API documentation at /schema is drawn by a script
-that the documentation plugin loads, so it gets no Content-Security-Policy.
+A header a handler already set is kept. The API documentation at /schema runs under the same policy
+(its Swagger UI is served from /static, see `api_docs.py`).
 """
 
 import base64
@@ -73,13 +73,11 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
             self.headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        documentation = scope["path"].startswith("/schema")
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 for name, value in self.headers.items():
-                    if name not in headers and not (documentation and name == "content-security-policy"):
+                    if name not in headers:
                         headers[name] = value
             await send(message)
 

@@ -7,7 +7,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, MultipartBody, Parameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,7 +176,7 @@ class MerchantApi(Controller):
         db_session: NamedDependency[AsyncSession],
         data: JSONBody[MerchantIn],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> Response[MerchantOut]:
         """Register a trader. 409 with `duplicates` for a likely existing record (repeat with their
@@ -199,13 +199,13 @@ class MerchantApi(Controller):
         request: Request,
         db_session: NamedDependency[AsyncSession],
         q: Annotated[str, Parameter(max_length=200)] = "",
-        province_code: str | None = None,
-        commune_code: str | None = None,
-        village_id: uuid.UUID | None = None,
-        team_id: uuid.UUID | None = None,
-        kind: str | None = None,
-        category: str | None = None,
-        stage: str | None = None,
+        province_code: FromQuery[str | None] = None,
+        commune_code: FromQuery[str | None] = None,
+        village_id: FromQuery[uuid.UUID | None] = None,
+        team_id: FromQuery[uuid.UUID | None] = None,
+        kind: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        stage: FromQuery[str | None] = None,
         sort: Annotated[str, Parameter(pattern="^(recent|name)$")] = "recent",
         cursor: Annotated[str | None, Parameter(max_length=400)] = None,
         limit: Annotated[int, Parameter(ge=1, le=100)] = PAGE_SIZE,
@@ -285,7 +285,7 @@ class MerchantApi(Controller):
         request: Request,
         db_session: NamedDependency[AsyncSession],
         merchant_id: FromPath[uuid.UUID],
-        version: int | None = None,
+        version: FromQuery[int | None] = None,
     ) -> None:
         await MerchantService(db_session).delete(
             by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
@@ -434,12 +434,12 @@ class MerchantPages(Controller):
         request: Request,
         db_session: NamedDependency[AsyncSession],
         q: Annotated[str, Parameter(max_length=200)] = "",
-        village_id: str | None = None,
-        team_id: str | None = None,
-        kind: str | None = None,
-        stage: str | None = None,
-        commune_code: str | None = None,
-        province_code: str | None = None,
+        village_id: FromQuery[str | None] = None,
+        team_id: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        stage: FromQuery[str | None] = None,
+        commune_code: FromQuery[str | None] = None,
+        province_code: FromQuery[str | None] = None,
         cursor: Annotated[str | None, Parameter(max_length=400)] = None,
     ) -> Template:
         # A GET form sends empty selects as "": read ids leniently.

@@ -22,7 +22,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import FromPath, JSONBody, MultipartBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, MultipartBody, Parameter, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -315,7 +315,7 @@ class PaymentAccountApi(Controller):
         merchant_id: FromPath[uuid.UUID],
         data: JSONBody[PaymentAccountIn],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> Response[PaymentAccountOut]:
         """Add a receiving account. The first is primary; `is_primary` makes a later one primary.
@@ -400,8 +400,8 @@ class PaymentAccountApi(Controller):
         request: Request,
         db_session: NamedDependency[AsyncSession],
         merchant_id: FromPath[uuid.UUID],
-        amount: Annotated[str | None, Parameter(query="amount", max_length=64)] = None,
-        purpose: Annotated[str | None, Parameter(query="purpose", max_length=200)] = None,
+        amount: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        purpose: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> PaymentQrOut:
         """The VietQR payload of the primary account. Without `amount` and `purpose` it is the
         static stall QR; with either it is a one-payment (dynamic) QR. `amount` in whole đồng
@@ -472,7 +472,7 @@ class PaymentCheckinApi(Controller):
         merchant_id: FromPath[uuid.UUID],
         data: JSONBody[PaymentCheckinIn],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> Response[PaymentCheckinOut]:
         """Record the answer for the ISO week of `day` (default today, Vietnam's calendar) as the

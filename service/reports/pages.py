@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -257,7 +257,7 @@ class ReportPages(Controller):
         area: FromQuery[str | None] = None,
         village: FromQuery[uuid.UUID | None] = None,
         team: FromQuery[uuid.UUID | None] = None,
-        show_all: Annotated[bool, Parameter(query="all")] = False,
+        show_all: Annotated[bool, QueryParameter(name="all")] = False,
     ) -> Template:
         """The dashboard; `all=1` shows the sub-areas without any figure too (a switch does it in
         place when scripts run)."""

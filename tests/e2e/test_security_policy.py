@@ -46,3 +46,28 @@ def test_staff_pages_run_their_scripts_under_the_policy(browser, live_server) ->
         page.goto(f"{live_server.url}{path}")
     assert refused == []
     context.close()
+
+
+def test_the_api_documentation_opens_with_no_internet(browser, live_server) -> None:
+    """An office network without internet: every request to another site fails."""
+    context = browser.new_context(viewport=TABLET)
+    elsewhere: list[str] = []
+
+    def only_this_site(route) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_this_site)
+    page = context.new_page()
+    refused = _watch(page)
+    page.goto(f"{live_server.url}/schema")
+    expect(page.locator('.opblock-summary-path[data-path="/health"]')).to_be_visible()
+    document = page.request.get(f"{live_server.url}/schema/openapi.json").json()
+    operations = sum(len(item) for item in document["paths"].values())
+    expect(page.locator(".opblock")).to_have_count(operations)  # every operation is drawn
+    expect(page.locator(".info .title")).to_contain_text("Onboard API")
+    assert elsewhere == [] and refused == []
+    context.close()

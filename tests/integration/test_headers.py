@@ -49,3 +49,16 @@ def test_no_template_runs_an_inline_script_but_the_hashed_ones() -> None:
             hashed = body.startswith('{{ inline_script("')
             assert "src=" in tag or DATA_BLOCK.match(tag) or hashed, f"{path.name}: {tag}"
         assert not re.search(r"\son[a-z]+=", text), f"{path.name} has an inline event handler"
+
+
+async def test_the_api_documentation_loads_nothing_from_other_sites(client) -> None:
+    page = await client.get("/schema")
+    assert page.status_code == 200
+    assert _policy(page.headers["content-security-policy"])["script-src"].split()[0] == "'self'"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text)  # no inline script
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
+    spec = re.search(r'data-spec="([^"]+)"', page.text)[1]
+    assert (await client.get(spec)).json()["openapi"].startswith("3.")
