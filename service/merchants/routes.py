@@ -899,9 +899,12 @@ class MerchantManagerPages(Controller):
         data: Form,
     ) -> Template | Redirect:
         duplicate = _uuids([str(data.get("duplicate_id") or "")])
+        q = nfc(str(data.get("q") or ""))[:200]
         if not duplicate:
             errors = {"duplicate_id": gettext("Hãy chọn bản ghi trùng cần gộp.")}
-            return await _merge_page(request, db_session, merchant_id=merchant_id, errors=errors, status=422)
+            return await _merge_page(
+                request, db_session, merchant_id=merchant_id, q=q, errors=errors, status=422
+            )
         version = _form_version(data)
         try:
             other = await MerchantService(db_session).get(by=request.user, merchant_id=duplicate[0])
@@ -916,7 +919,7 @@ class MerchantManagerPages(Controller):
         except (StaleVersion, FieldErrors, MerchantMerged) as exc:
             message = exc.errors[0][1] if isinstance(exc, FieldErrors) else exc.text()
             return await _merge_page(
-                request, db_session, merchant_id=merchant_id, errors={"form": message}, status=409
+                request, db_session, merchant_id=merchant_id, q=q, errors={"form": message}, status=409
             )
         flash(request, gettext("Đã gộp {name} vào bản ghi này.", name=name), "success")
         return Redirect(

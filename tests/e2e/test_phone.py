@@ -8,16 +8,10 @@ from playwright.sync_api import expect
 
 from service.demo import demo_merchant_id
 from tests.e2e.conftest import sign_in
+from tests.e2e.steps import FITS, SIZE_IDS, SIZES, WIDEST, assert_fits
 
 BUN_HEN = demo_merchant_id(0)
 BUN_HEN_SLUG = "bun-hen-dong-ba-o-nga-cho-dong-ba"
-SIZES = [{"width": 360, "height": 740}, {"width": 800, "height": 1280}]
-
-# document.documentElement.scrollWidth <= innerWidth: nothing sticks out to the side.
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDEST = """() => [...document.querySelectorAll('body *')]
-  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 3).map((el) => el.tagName + '.' + el.className + '#' + el.id)"""
 
 
 def staff_pages(url: str) -> list[str]:
@@ -41,13 +35,7 @@ def staff_pages(url: str) -> list[str]:
     ]
 
 
-def assert_fits(page, url: str) -> None:
-    response = page.goto(url)
-    assert response is not None and response.ok, (url, response and response.status)
-    assert page.evaluate(FITS), (url, page.viewport_size, page.evaluate(WIDEST))
-
-
-@pytest.mark.parametrize("size", SIZES, ids=["phone-360", "tablet-800"])
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_every_page_fits_without_sideways_scrolling(browser, live_server, size) -> None:
     context = browser.new_context(viewport=size, is_mobile=size["width"] < 500, has_touch=True)
     page = context.new_page()
