@@ -124,14 +124,25 @@ def wrong_default_buttons(page: Page) -> list[str]:
 SIZES = [{"width": 360, "height": 740}, {"width": 800, "height": 1280}]
 SIZE_IDS = ["phone-360", "tablet-800"]
 
-# document.documentElement.scrollWidth <= innerWidth: nothing sticks out to the side.
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
-WIDEST = """() => [...document.querySelectorAll('body *')]
-  .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+# Against the width the page was opened at, not innerWidth: a phone (Chromium's mobile emulation
+# too) zooms out to show a page wider than its screen, and innerWidth grows with it.
+WIDEST = """(width) => [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > width + 1)
   .slice(0, 3).map((el) => el.tagName + '.' + el.className + '#' + el.id)"""
+
+
+def fits(page: Page) -> bool:
+    """Nothing sticks out to the side: the page is no wider than the screen."""
+    page.wait_for_load_state()
+    return page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+def widest(page: Page) -> list[str]:
+    """The first elements that stick out, to tell what to fix."""
+    return page.evaluate(WIDEST, page.viewport_size["width"])
 
 
 def assert_fits(page: Page, url: str) -> None:
     response = page.goto(url)
     assert response is not None and response.ok, (url, response and response.status)
-    assert page.evaluate(FITS), (url, page.viewport_size, page.evaluate(WIDEST))
+    assert fits(page), (url, page.viewport_size, widest(page))
