@@ -45,6 +45,7 @@ def test_every_page_fits_without_sideways_scrolling(browser, live_server, size) 
     sign_in(page, live_server, "demo-volunteer")
     for url in staff_pages(live_server.url):
         assert_fits(page, url)
+        assert wrong_default_buttons(page) == [], url  # Enter never presses a hidden or secondary button
     page.goto(f"{live_server.url}/merchants/{BUN_HEN}/storefront")
     page.locator("#new-link").dispatch_event("click")
     link = page.locator("#link-url").input_value()
@@ -73,6 +74,7 @@ def test_every_page_fits_without_sideways_scrolling(browser, live_server, size) 
     shopper = public.new_page()
     for url in [f"{live_server.url}/s/", f"{live_server.url}/s/{BUN_HEN_SLUG}", link]:
         assert_fits(shopper, url)
+        assert wrong_default_buttons(shopper) == [], url
     public.close()
 
 
