@@ -48,6 +48,11 @@ def test_enter_in_any_field_of_every_form_submits_it_with_its_visible_save_butto
     for url, selector, button in forms:
         page.goto(url)
         assert_enter_saves(page, selector, button)
+    page.goto(f"{merchant}/storefront")
+    page.locator(".sf-products li").first.get_by_role("link", name="Sửa").click()
+    assert_enter_saves(page, "main form.form", "Lưu sản phẩm")
+    page.goto(f"{live_server.url}/v/")  # a shopper checks a QR poster's code
+    assert_enter_saves(page, "main form", "Kiểm tra")
 
     # The trader's own page, on a phone.
     page.goto(f"{merchant}/storefront")
