@@ -738,9 +738,10 @@ async def _import_page(
         "merchants/import.html.j2",
         context={
             "values": values,
-            "error": {"field": error.field or "file", "message": error.text()} if error else None,
+            # One list of errors for the summary on top and the fields: the file's (or an option's)
+            # problem, or, after a refused import, the report to look at again.
+            "errors": {error.field or "file": error.text()} if error else ({"report": note} if note else {}),
             "report": report,
-            "note": note,
             "teams": teams,
             "column_labels": COLUMN_LABELS,
             "max_mb": MAX_BYTES // (1024 * 1024),
@@ -756,7 +757,7 @@ async def _merge_page(
     *,
     merchant_id: uuid.UUID,
     q: str = "",
-    error: str | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
     """The record that survives, its likely duplicates (the registration form's rule) and, when the
@@ -789,7 +790,7 @@ async def _merge_page(
             "reasons": {d.id: d.reason for d in found},
             "results": results,
             "q": q,
-            "error": error,
+            "errors": errors or {},
             **_labels(),
         },
         status_code=status,
@@ -919,9 +920,12 @@ class MerchantManagerPages(Controller):
         data: Form,
     ) -> Template | Redirect:
         duplicate = _uuids([str(data.get("duplicate_id") or "")])
+        q = nfc(str(data.get("q") or ""))[:200]
         if not duplicate:
-            message = gettext("Hãy chọn bản ghi trùng cần gộp.")
-            return await _merge_page(request, db_session, merchant_id=merchant_id, error=message, status=422)
+            errors = {"duplicate_id": gettext("Hãy chọn bản ghi trùng cần gộp.")}
+            return await _merge_page(
+                request, db_session, merchant_id=merchant_id, q=q, errors=errors, status=422
+            )
         version = _form_version(data)
         try:
             other = await MerchantService(db_session).get(by=request.user, merchant_id=duplicate[0])
@@ -935,7 +939,9 @@ class MerchantManagerPages(Controller):
             )
         except (StaleVersion, FieldErrors, MerchantMerged) as exc:
             message = exc.errors[0][1] if isinstance(exc, FieldErrors) else exc.text()
-            return await _merge_page(request, db_session, merchant_id=merchant_id, error=message, status=409)
+            return await _merge_page(
+                request, db_session, merchant_id=merchant_id, q=q, errors={"form": message}, status=409
+            )
         flash(request, gettext("Đã gộp {name} vào bản ghi này.", name=name), "success")
         return Redirect(
             request.app.route_reverse("merchants.detail", merchant_id=merchant_id), status_code=303

@@ -88,8 +88,11 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def sign_in(page, server: LiveServer, username: str, password: str = "demo-password") -> None:
-    page.goto(f"{server.url}/login")
+def sign_in(
+    page, server, username: str, password: str = "demo-password", next_path: str | None = None
+) -> None:
+    """Sign in on the login page (of any running server: anything with a `url`)."""
+    page.goto(f"{server.url}/login" + (f"?next={next_path}" if next_path else ""))
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("main form button[type=submit]")

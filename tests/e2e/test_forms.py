@@ -12,53 +12,13 @@ from playwright.sync_api import expect
 
 from service.demo import demo_merchant_id
 from tests.e2e.conftest import PHONE, TABLET, sign_in
+from tests.e2e.steps import assert_enter_saves, default_button, fill_registration, wrong_default_buttons
+from tests.integration.test_merchant_import import csv_bytes
 from tests.integration.test_storefront_photos import camera_photo
 
 BUN_HEN = demo_merchant_id(0)  # published, one Agribank account
-
-# Every field where Enter submits (text-like inputs, checkboxes and radios), visible and enabled.
-FIELDS = "input:not([type=hidden]):not([type=file]):not([type=submit]):not([type=button]):not([disabled])"
-
-# Fields where Enter deliberately does nothing: the bank search filters the list as one types.
-QUIET = {"bank_q"}
-
-# Records which button each submission used, and stops it, so every field can be tried in turn.
-RECORD = """(form) => {
-  window.__submits = [];
-  form.addEventListener("submit", (e) => {
-    const b = e.submitter;
-    window.__submits.push(b ? {text: b.textContent.trim(), visible: b.checkVisibility()} : null);
-    e.preventDefault();
-  }, true);
-}"""
-
-
-def enter_everywhere(page, form_selector: str) -> list[tuple[str, str, object]]:
-    """Press Enter in each field of the form; (field name, type, the button it submitted with)."""
-    form = page.locator(form_selector)
-    expect(form).to_have_count(1)
-    page.evaluate(RECORD, form.element_handle())
-    fields = form.locator(FIELDS)
-    seen = []
-    for n in range(fields.count()):
-        field = fields.nth(n)
-        if not field.is_visible():
-            continue
-        before = page.evaluate("window.__submits.length")
-        field.press("Enter")
-        page.wait_for_timeout(50)
-        submits = page.evaluate("window.__submits")
-        kind = field.get_attribute("type") or "text"
-        seen.append((field.get_attribute("name"), kind, submits[before] if len(submits) > before else None))
-    assert seen, (page.url, form_selector)
-    return seen
-
-
-def assert_enter_saves(page, form_selector: str, button: str) -> None:
-    for name, kind, submit in enter_everywhere(page, form_selector):
-        if submit is None and (kind in ("checkbox", "radio") or name in QUIET):
-            continue  # Chromium does not submit from a checkbox or radio; QUIET fields filter a list
-        assert submit == {"text": button, "visible": True}, (form_selector, name, submit)
+IMPORT_HEADER = ["Tên cơ sở", "Chủ hộ", "Số điện thoại", "Loại hình", "Ngành hàng", "Đồng ý"]
+IMPORT_ROW = ["Bánh ướt Cô Ba", "Trần Thị Ba", "0912 444 001", "Sạp chợ", "Ăn uống", "liên hệ"]
 
 
 def test_enter_in_any_field_of_every_form_submits_it_with_its_visible_save_button(
@@ -88,6 +48,11 @@ def test_enter_in_any_field_of_every_form_submits_it_with_its_visible_save_butto
     for url, selector, button in forms:
         page.goto(url)
         assert_enter_saves(page, selector, button)
+    page.goto(f"{merchant}/storefront")
+    page.locator(".sf-products li").first.get_by_role("link", name="Sửa").click()
+    assert_enter_saves(page, "main form.form", "Lưu sản phẩm")
+    page.goto(f"{live_server.url}/v/")  # a shopper checks a QR poster's code
+    assert_enter_saves(page, "main form", "Kiểm tra")
 
     # The trader's own page, on a phone.
     page.goto(f"{merchant}/storefront")
@@ -110,13 +75,14 @@ def test_enter_in_the_last_field_registers_the_trader(browser, live_server) -> N
     page = browser.new_page(viewport=TABLET)
     sign_in(page, live_server, "demo-volunteer")
     page.goto(f"{live_server.url}/merchants/new")
-    page.select_option("#kind", "market_stall")
-    page.fill("#business_name", "Cá thu Bà Lành")
-    page.select_option("#category", "fresh_produce")
-    page.fill("#owner_name", "Nguyễn Thị Lành")
-    page.fill("#owner_phone", "0935 777 123")
-    page.check("input[name=consent_purposes][value=storefront]")
-    page.fill("#market", "Chợ Đông Ba")
+    fill_registration(
+        page,
+        "Cá thu Bà Lành",
+        "0935 777 123",
+        owner="Nguyễn Thị Lành",
+        category="fresh_produce",
+        consent="storefront",
+    )
     page.locator("#stall").press("Enter")
     expect(page.locator("h1")).to_have_text("Cá thu Bà Lành")
     expect(page.locator(".flash")).to_contain_text("Đã đăng ký Cá thu Bà Lành.")
@@ -189,12 +155,16 @@ def test_a_registration_form_without_javascript_still_saves_on_enter(browser, li
     page.goto(f"{live_server.url}/merchants/new")
     # The list-refresh button is there for a page without script, but it is not what Enter presses.
     expect(page.get_by_role("button", name="Cập nhật danh sách thôn và tổ")).to_be_visible()
-    page.select_option("#kind", "street_vendor")
-    page.fill("#business_name", "Chè Cô Hoa")
-    page.select_option("#category", "food_drink")
-    page.fill("#owner_name", "Lê Thị Hoa")
-    page.fill("#owner_phone", "0935 222 333")
-    page.check("input[name=consent_purposes][value=storefront]")
+    fill_registration(
+        page,
+        "Chè Cô Hoa",
+        "0935 222 333",
+        owner="Lê Thị Hoa",
+        kind="street_vendor",
+        category="food_drink",
+        market=None,
+        consent="storefront",
+    )
     page.locator("#owner_name").press("Enter")
     expect(page.locator("h1")).to_have_text("Chè Cô Hoa")
     context.close()
@@ -288,4 +258,181 @@ def test_enter_in_a_claims_reason_sends_it_back_and_never_verifies_it(browser, l
     page.goto(f"{live_server.url}/")
     page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
     assert_enter_saves(page, "main form.form", "Thêm")
+    page.close()
+
+
+def _open_feedback(page, server) -> str:
+    """A team's report waiting for the commune; the id of its card on the officer's list."""
+    page.goto(f"{server.url}/reports/feedback/new")
+    page.check("input[name=topic][value=connectivity]")
+    page.fill("#note", "Mạng ở chợ Đông Ba chập chờn")
+    page.get_by_role("button", name="Gửi phản ánh").click()
+    expect(page.locator(".flash")).to_contain_text("Đã gửi phản ánh")
+    return page.locator("article.feedback").first.get_attribute("id")
+
+
+def test_enter_in_the_officers_forms_submits_each_with_its_visible_save_button(
+    browser, live_server, tmp_path
+) -> None:
+    """Teams, members, villages, targets, reports handled, a trader's own data, the spreadsheet
+    import, merging, erasing, posters and reading a QR: Enter presses each form's own save button,
+    never a hidden or a secondary one (forms of checkboxes, radios or files only included: the
+    button Enter would press is their save button)."""
+    leader = browser.new_context(viewport=TABLET)
+    page = leader.new_page()
+    sign_in(page, live_server, "demo-leader")
+    feedback = _open_feedback(page, live_server)
+    # Forms without a field to press Enter in: the button Enter would press is the visible one.
+    merchant = f"{live_server.url}/merchants/{BUN_HEN}"
+    buttons = [
+        (merchant, "form[action$='/posters']", "In biển QR"),
+        (f"{merchant}/payment-accounts/import", "form:has(#image)", "Đọc mã từ ảnh"),
+        (f"{merchant}/payment-accounts/import", "form:has(#payload)", "Đọc nội dung"),
+        (f"{merchant}/storefront", "form[action$='/storefront/cover']", "Lưu ảnh bìa"),
+        (f"{merchant}/storefront", "form[action$='/storefront/links']", "Tạo liên kết mới"),
+    ]
+    for address, selector, button in buttons:
+        page.goto(address)
+        assert default_button(page, selector) == {"text": button, "visible": True}, (address, selector)
+    leader.close()
+
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    sign_in(page, live_server, "demo-commune")
+    url = live_server.url
+    page.goto(f"{url}/teams/")
+    page.locator("main a[href^='/teams/']:not([href='/teams/new'])").first.click()
+    team = page.url
+    page.goto(f"{url}/")
+    page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
+    villages = page.url
+    merchant = f"{url}/merchants/{BUN_HEN}"
+    forms = [
+        (f"{url}/teams/new", "main form.form", "Tạo tổ"),
+        (team, "main form.form", "Thêm"),
+        (villages, "main form.form", "Thêm"),
+        (f"{url}/reports/", "#target-form", "Lưu chỉ tiêu"),
+        (f"{url}/reports/feedback/", f"#{feedback} form", "Đã xử lý"),
+        (f"{url}/merchants/data-subject", "main form.form", "Tải dữ liệu"),
+        (f"{url}/merchants/import", "form[action='/merchants/import']", "Kiểm tra tệp"),
+        (f"{merchant}/merge?q=Chợ", "form[action$='/merge'][method=post]", "Gộp vào bản ghi này"),
+        (f"{merchant}/merge?q=Chợ", "form.search", "Tìm"),
+    ]
+    for address, selector, button in forms:
+        page.goto(address)
+        assert_enter_saves(page, selector, button)
+
+    buttons = [
+        (f"{url}/payments/posters/", "form.search", "Xem danh sách"),
+        (
+            f"{url}/payments/posters/?market=Chợ Đông Ba",
+            "form[action='/payments/posters/'][method=post]",
+            "In tất cả thành một tệp PDF",
+        ),
+        (f"{merchant}/erase", "form[action$='/erase']", "Xóa dữ liệu cá nhân"),
+        (f"{url}/payments/import", "form:has(#image)", "Đọc mã từ ảnh"),
+        (f"{url}/payments/import", "form:has(#payload)", "Đọc nội dung"),
+    ]
+    for address, selector, button in buttons:
+        page.goto(address)
+        assert default_button(page, selector) == {"text": button, "visible": True}, (address, selector)
+
+    # A checked spreadsheet: importing it, or dropping it.
+    sheet = tmp_path / "cho-dong-ba.csv"
+    sheet.write_bytes(csv_bytes([IMPORT_HEADER, IMPORT_ROW]))
+    page.goto(f"{url}/merchants/import")
+    page.select_option("#team_id", index=1)
+    page.set_input_files("#file", str(sheet))
+    page.click("#import-check")
+    expect(page.locator("#import-summary")).to_contain_text("1 dòng hợp lệ")
+    assert default_button(page, "form[action$='/import/commit']") == {
+        "text": "Nhập 1 tiểu thương",
+        "visible": True,
+    }
+    assert default_button(page, "form[action$='/import/cancel']") == {
+        "text": "Hủy, không nhập tệp này",
+        "visible": True,
+    }
+    assert wrong_default_buttons(page) == []
+    context.close()
+
+
+def test_failed_saves_of_the_officers_forms_list_their_errors_on_top_and_take_the_focus(
+    browser, live_server
+) -> None:
+    page = browser.new_page(viewport=TABLET)
+    sign_in(page, live_server, "demo-commune")
+    url = live_server.url
+
+    def summary_leads_to(field: str, count: int = 1) -> None:
+        summary = page.locator("#error-summary")
+        expect(summary).to_be_focused()
+        expect(summary).to_be_in_viewport()
+        expect(summary.locator("li")).to_have_count(count)
+        summary.locator(f"a[href='#{field}']").click()
+        expect(page.locator(f"#{field}")).to_be_focused()
+
+    # A new team without its name or commune; required fields are marked before anything is typed.
+    page.goto(f"{url}/teams/new")
+    expect(page.locator("label[for=name]")).to_contain_text("(bắt buộc)")
+    expect(page.locator("label[for=commune_code]")).to_contain_text("(bắt buộc)")
+    page.locator("#name").press("Enter")
+    summary_leads_to("commune_code", count=2)
+    page.fill("#name", "Tổ công nghệ số Phú Hội")
+    page.select_option("#commune_code", index=1)
+    page.locator("#name").press("Enter")
+    expect(page.locator("h1")).to_have_text("Tổ công nghệ số Phú Hội")
+    expect(page.locator(".flash")).to_be_in_viewport()
+
+    # A member with a short password, on the team's page: what was typed stays.
+    expect(page.locator("label[for=password]")).to_contain_text("(bắt buộc)")
+    page.fill("#full_name", "Phan Văn Hùng")
+    page.fill("#username", "phan-van-hung")
+    page.fill("#password", "ngan")
+    page.locator("#username").press("Enter")
+    summary_leads_to("password")
+    expect(page.locator("#error-summary")).to_contain_text("Mật khẩu ban đầu")
+    expect(page.locator("#full_name")).to_have_value("Phan Văn Hùng")
+
+    # A village without a name.
+    page.goto(f"{url}/")
+    page.locator("main").get_by_role("link", name="Thôn, tổ dân phố").click()
+    page.locator("#name").press("Enter")
+    summary_leads_to("name")
+
+    # A target of 150 %, then a right one saved with Enter.
+    page.goto(f"{url}/reports/")
+    page.fill("#share_percent", "150")
+    page.fill("#due_on", "2099-12-31")
+    page.locator("#share_percent").press("Enter")
+    summary_leads_to("share_percent")
+    expect(page.locator("#error-summary")).to_contain_text("Tỷ lệ tiểu thương đạt hoặc vượt giai đoạn")
+    page.fill("#share_percent", "35")
+    page.locator("#share_percent").press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Đã lưu chỉ tiêu.")
+
+    # A trader's own data asked for with a phone number that is not one.
+    page.goto(f"{url}/merchants/data-subject")
+    page.fill("#phone", "12345")
+    page.locator("#phone").press("Enter")
+    summary_leads_to("phone")
+    expect(page.locator("#phone")).to_have_value("12345")
+
+    # The spreadsheet import without a file; merging without choosing the record.
+    page.goto(f"{url}/merchants/import")
+    page.click("#import-check")
+    summary_leads_to("file")
+    page.goto(f"{url}/merchants/{BUN_HEN}/merge?q=Chợ")
+    page.click("#merge-submit")
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Hãy chọn bản ghi trùng cần gộp.")
+    summary.locator("a").click()
+    expect(page.locator("input[name=duplicate_id]").first).to_be_focused()  # the results are still there
+    expect(page.locator("#q")).to_have_value("Chợ")
+
+    # Reading a QR with nothing pasted.
+    page.goto(f"{url}/payments/import")
+    page.get_by_role("button", name="Đọc nội dung").click()
+    summary_leads_to("payload")
     page.close()

@@ -22,6 +22,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from service.payments.vietqr import VietQR, encode
 from tests.conftest import SECRET, clone_database, drop_database
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET, _free_port
+from tests.e2e.conftest import sign_in as sign_in_page
+from tests.e2e.steps import fill_registration
 from tests.integration.test_payments_api import phone_photo
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -98,10 +100,8 @@ def open_tablet(browser, profile: Path) -> BrowserContext:
 
 
 def sign_in(page: Page, server: Server, username: str, next_path: str = "/") -> None:
-    page.goto(f"{server.url}/login?next={next_path}")
-    page.fill("#username", username)
-    page.fill("#password", "demo-password")
-    page.click("main form button[type=submit]")
+    """Signed in, and the device ready to work offline."""
+    sign_in_page(page, server, username, next_path=next_path)
     ready(page)
 
 
@@ -118,13 +118,7 @@ def badge(page: Page):
 def register(page: Page, server: Server, name: str, phone: str) -> None:
     page.goto(f"{server.url}/merchants/new")
     expect(page.locator("h1")).to_have_text("Đăng ký tiểu thương")
-    page.select_option("#kind", "market_stall")
-    page.fill("#business_name", name)
-    page.select_option("#category", index=1)
-    page.fill("#owner_name", f"Chủ {name}")
-    page.fill("#owner_phone", phone)
-    page.fill("#market", "Chợ Đông Ba")
-    page.check("input[name=consent_purposes] >> nth=0")
+    fill_registration(page, name, phone)
     page.click("main form button.primary")
     expect(page).to_have_url(re.compile(r"/outbox\?saved="))
     expect(page.locator("#device-notice")).to_contain_text("Đã lưu trên máy tính bảng")
@@ -322,12 +316,7 @@ def test_a_form_the_server_does_not_answer_in_time_waits_and_is_recorded_once(
     page = tablet.new_page()
     sign_in(page, server, "demo-volunteer")
     page.goto(f"{server.url}/merchants/new")
-    page.select_option("#kind", "street_vendor")
-    page.fill("#business_name", name)
-    page.select_option("#category", index=1)
-    page.fill("#owner_name", "Trần Thị Chậm")
-    page.fill("#owner_phone", "0912 300 020")
-    page.check("input[name=consent_purposes] >> nth=0")
+    fill_registration(page, name, "0912 300 020", owner="Trần Thị Chậm", kind="street_vendor", market=None)
     server.freeze()
     try:
         page.click("main form button.primary")
