@@ -436,3 +436,28 @@ def test_failed_saves_of_the_officers_forms_list_their_errors_on_top_and_take_th
     page.get_by_role("button", name="Đọc nội dung").click()
     summary_leads_to("payload")
     page.close()
+
+
+def test_enter_in_the_password_forms_submits_them_and_a_failed_save_lists_its_errors(
+    browser, live_server
+) -> None:
+    """Changing one's own password, and choosing one with a one-time code (signed out)."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/account/activate")
+    assert_enter_saves(page, "main form.form", "Đặt mật khẩu và đăng nhập")
+    page.reload()
+    page.locator("main form.form input:visible").first.press("Enter")
+    expect(page.locator(".error-summary")).to_be_focused()  # nothing filled in: every error on top
+    sign_in(page, live_server, "demo-volunteer")
+    page.goto(f"{live_server.url}/account/password")
+    assert_enter_saves(page, "main form.form", "Đổi mật khẩu")
+    page.reload()
+    page.fill("#new_password", "short")
+    page.locator("#new_password").press("Enter")
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    summary.locator("a").first.click()
+    expect(page.locator("#current_password")).to_be_focused()
+    assert wrong_default_buttons(page) == []
+    context.close()
