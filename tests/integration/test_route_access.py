@@ -60,7 +60,7 @@ PUBLIC_ROUTES = {
     ("GET", "/media/{file_path}"),
     ("HEAD", "/media/{file_path}"),
     ("GET", "/schema"),
-    ("GET", "/schema/scalar"),
+    ("GET", "/schema/swagger"),
     ("GET", "/schema/openapi.json"),
     ("GET", "/schema/{path}"),
 }
