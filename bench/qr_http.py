@@ -24,7 +24,7 @@ from litestar.testing import AsyncTestClient
 from service import migrate
 from service.app import create_app
 from service.db import create_engine, session_maker
-from service.demo import seed_demo
+from service.generated.demo import seed_demo
 from service.payments import render
 from service.payments.vietqr import VietQR, encode
 from service.settings import Settings

@@ -6,7 +6,7 @@ summary counters costs the stage write path.
     ONBOARD_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test \\
         .venv/bin/python bench/reports.py                  # also PostgreSQL
 
-The data set is `onboard bench-data` (service/reports/generator.py). It is kept for the next run:
+The data set is `onboard bench-data` (service/generated/national.py). It is kept for the next run:
 SQLite in var/bench/reports-<N>-<seed>.sqlite3, PostgreSQL in the database
 onboard_bench_reports_<N>_<seed> on the server of ONBOARD_TEST_DATABASE_URL; one with the same N
 and seed is used again (--fresh makes it again).
@@ -45,10 +45,10 @@ from service import migrate
 from service.accounts.models import User
 from service.accounts.schemas import CurrentUser
 from service.db import create_engine, pg_admin, session_maker
+from service.generated.national import USERNAME_PREFIX, generate
 from service.merchants.models import Merchant, live
 from service.onboarding.services import OnboardingService
 from service.reports import counters
-from service.reports.generator import USERNAME_PREFIX, generate
 from service.reports.models import ReportCount
 from service.reports.summaries import SummaryService
 from service.settings import Settings

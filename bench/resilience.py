@@ -44,7 +44,7 @@ from sqlalchemy import select
 
 from service import migrate
 from service.db import create_engine, session_maker
-from service.demo import seed_demo
+from service.generated.demo import seed_demo
 from service.settings import Settings
 from service.storefronts.models import Storefront
 

@@ -47,7 +47,7 @@ from service.accounts.models import User
 from service.accounts.services import AccountService
 from service.app import create_app
 from service.db import create_engine, session_maker
-from service.demo import demo_merchant_id, seed_demo
+from service.generated.demo import demo_merchant_id, seed_demo
 from service.settings import Settings
 from service.storefronts.models import Product, StoredImage, StorefrontReach
 from service.storefronts.services import StorefrontService

@@ -11,8 +11,9 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 
 from service import __version__
+from service.accounts.api import SessionApi
 from service.accounts.middleware import AuthMiddleware
-from service.accounts.routes import AccountPages, SessionApi, SessionPages, TeamPages
+from service.accounts.pages import AccountPages, SessionPages, TeamPages
 from service.accounts.throttle import LoginThrottle
 from service.api_docs import ApiDocsRenderPlugin
 from service.bodies import check_body
@@ -22,23 +23,27 @@ from service.headers import SecurityHeadersMiddleware
 from service.health import health
 from service.housekeeping import Housekeeping
 from service.logs import RequestLog, configure_logging
-from service.merchants.routes import MerchantApi, MerchantManagerPages, MerchantPages
-from service.offline.routes import DeviceApi, DevicePages, service_worker
-from service.onboarding.figure_routes import FigureListApi, FigureListPages
-from service.onboarding.routes import OnboardingApi, OnboardingPages
+from service.merchants.api import MerchantApi
+from service.merchants.pages import MerchantManagerPages, MerchantPages
+from service.offline.api import DeviceApi
+from service.offline.pages import DevicePages
+from service.offline.public import service_worker
+from service.onboarding.api import FigureListApi, OnboardingApi
+from service.onboarding.pages import FigureListPages, OnboardingPages
 from service.openapi import document_api_errors
-from service.payments.pages import PaymentAccountPages, PosterPages, VerifyPages, market_pdf
-from service.payments.routes import PaymentAccountApi, PaymentCheckinApi, PaymentImportPages, PaymentQrApi
-from service.places.routes import AreasApi, VillagePages
+from service.payments.api import PaymentAccountApi, PaymentCheckinApi, PaymentQrApi
+from service.payments.pages import PaymentAccountPages, PaymentImportPages, PosterPages, market_pdf
+from service.payments.public import VerifyPages
+from service.places.api import AreasApi
+from service.places.pages import VillagePages
 from service.proxies import TrustedProxies
-from service.reports.feedback_routes import FeedbackApi, FeedbackPages
-from service.reports.pages import ReportPages
-from service.reports.routes import ReportsApi
+from service.reports.api import FeedbackApi, ReportsApi
+from service.reports.pages import FeedbackPages, ReportPages
 from service.settings import Settings
 from service.storefronts import cache as storefront_cache
-from service.storefronts.public_routes import PublicStorefronts, TraderPages
+from service.storefronts.pages import StorefrontPages, TeamStorefrontPages
+from service.storefronts.public import PublicStorefronts, TraderPages, media_router
 from service.storefronts.reach import Reach
-from service.storefronts.routes import StorefrontPages, TeamStorefrontPages, media_router
 from service.web import ClockMiddleware, LocaleMiddleware, SessionConfig, template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -66,8 +71,22 @@ def create_app(settings: Settings) -> Litestar:
     if settings.log_requests:
         configure_logging()
     app = Litestar(
+        # Area by area, in the order of the folders (accounts, merchants, offline, onboarding, payments,
+        # places, reports, storefronts): each area's JSON API (api.py), its staff pages (pages.py)
+        # and the pages anyone may open (public.py).
         route_handlers=[
             health,
+            SessionApi,
+            MerchantApi,
+            DeviceApi,
+            OnboardingApi,
+            FigureListApi,
+            PaymentAccountApi,
+            PaymentCheckinApi,
+            PaymentQrApi,
+            AreasApi,
+            ReportsApi,
+            FeedbackApi,
             # HTML for browsers: kept out of the OpenAPI document, which describes the JSON API.
             Router(
                 path="/",
@@ -76,37 +95,26 @@ def create_app(settings: Settings) -> Litestar:
                     SessionPages,
                     AccountPages,
                     TeamPages,
-                    VillagePages,
-                    PaymentImportPages,
+                    MerchantPages,
+                    MerchantManagerPages,
+                    DevicePages,
+                    service_worker,
+                    OnboardingPages,
+                    FigureListPages,
                     PaymentAccountPages,
+                    PaymentImportPages,
                     PosterPages,
                     market_pdf,
                     VerifyPages,
-                    MerchantPages,
-                    MerchantManagerPages,
-                    OnboardingPages,
-                    FigureListPages,
-                    DevicePages,
-                    service_worker,
+                    VillagePages,
                     ReportPages,
+                    FeedbackPages,
                     StorefrontPages,
                     TeamStorefrontPages,
                     PublicStorefronts,
                     TraderPages,
-                    FeedbackPages,
                 ],
             ),
-            SessionApi,
-            AreasApi,
-            PaymentQrApi,
-            PaymentAccountApi,
-            PaymentCheckinApi,
-            MerchantApi,
-            OnboardingApi,
-            FigureListApi,
-            DeviceApi,
-            ReportsApi,
-            FeedbackApi,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static"),
             media_router(settings),
         ],

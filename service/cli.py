@@ -46,7 +46,7 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _seed(settings: Settings, if_empty: bool) -> int:
-    from service.demo import has_users, seed_demo
+    from service.generated.demo import has_users, seed_demo
 
     engine, sessions = _session_maker(settings)
     try:
@@ -279,7 +279,7 @@ async def _bench_data(settings: Settings, args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from service.reports.generator import EmptyDatabaseRequired, generate
+    from service.generated.national import EmptyDatabaseRequired, generate
 
     bars: dict[str, tqdm] = {}
     names = {"counters": "report counters"}

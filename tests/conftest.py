@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from service import migrate
 from service.db import create_engine, pg_admin, session_maker
-from service.demo import seed_demo
+from service.generated.demo import seed_demo
 from service.settings import Settings
 
 PG_URL = os.environ.get("ONBOARD_TEST_DATABASE_URL")

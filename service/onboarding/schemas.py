@@ -3,6 +3,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.params import Parameter
 from msgspec import Meta, Struct
 
 from service.i18n import N_
@@ -328,3 +329,6 @@ def template_labels() -> dict[str, Any]:
         "checkin_answers": CHECKIN_ANSWERS,
         "week_label": week_label,
     }
+
+
+Cursor = Annotated[str | None, Parameter(max_length=400)]

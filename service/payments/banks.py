@@ -129,3 +129,21 @@ def by_short_name(name: str) -> Bank | None:
     """Case- and accent-insensitive lookup by short name, code, former name, NAPAS code or full name."""
     key = _key(name)
     return _directory().by_key.get(key) if key else None
+
+
+def find_banks(query: str) -> list[Bank]:
+    """Banks whose names contain the query, accent- and case-insensitively; an exact name first."""
+    everything = all_banks()
+    key = fold(query)
+    if not key:
+        return list(everything)
+    compact = key.replace(" ", "")  # "mbbank" finds "MB Bank"
+
+    def matches(bank: Bank) -> bool:
+        names = (bank.short_name, bank.code, bank.napas_code, bank.full_name, *bank.former_names)
+        folded = [fold(name) for name in names if name]
+        return any(key in name or compact in name.replace(" ", "") for name in folded)
+
+    exact = by_short_name(query)
+    found = [bank for bank in everything if matches(bank) and bank is not exact]
+    return [exact, *found] if exact else found

@@ -1,4 +1,5 @@
-"""Tablet pages for payment accounts and posters, the merchant's QR images, and the public `/v/` page."""
+"""Tablet pages for payment accounts, reading a VietQR from a photo or its text, posters and the
+merchant's QR images."""
 
 import uuid
 from typing import Annotated, Any, Literal
@@ -6,29 +7,38 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, MultipartBody, Parameter, URLEncodedBody
+from litestar.params import (
+    FromPath,
+    MultipartBody,
+    Parameter,
+    URLEncodedBody,
+)
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import images, offload
 from service.accounts.guards import requires_user
-from service.accounts.throttle import LoginThrottle
-from service.errors import DomainError, FieldErrors, NotFound, error_page
+from service.errors import DomainError, FieldErrors, NotFound
 from service.i18n import N_, gettext
 from service.merchants.services import MerchantService
+from service.money import format_vnd
 from service.payments import banks, codes, validation
+from service.payments.banks import find_banks
 from service.payments.images import qr_response
 from service.payments.models import PaymentAccount
+from service.payments.photo import NotVietQR, read_qr
 from service.payments.poster import PosterData, poster_pdf, poster_png
 from service.payments.printing import MAX_PER_PDF, PosterService
-from service.payments.routes import _error_view, find_banks, read_qr
-from service.payments.schemas import BankOut, DecodedQR
+from service.payments.schemas import (
+    BankOut,
+    DecodedQR,
+)
 from service.payments.services import AccountsChanged, PaymentService
-from service.proxies import client_address
 from service.web import clean_form, flash, utcnow
 
 Query = Annotated[str | None, Parameter(max_length=200)]
-VERIFY_MISSES, VERIFY_WINDOW = 30, 600  # unknown codes per client address, per 10 minutes
+
+
 NOTHING_TO_PRINT = N_("Chưa có tiểu thương nào ở chợ này có tài khoản nhận tiền.")
 
 
@@ -387,41 +397,54 @@ async def market_pdf(
     return _pdf(document, "bien-qr-cho.pdf")
 
 
-# --- public -------------------------------------------------------------------------------------
+class PaymentImportPages(Controller):
+    path = "/payments"
+    guards = [requires_user]
+
+    @get("/import", name="payments.import")
+    async def import_form(self) -> Template:
+        return _import_page()
+
+    @post(
+        "/import",
+        name="payments.import_submit",
+        **images.PHOTO_FORM,
+    )
+    async def import_submit(self, data: MultipartBody[dict[str, Any]]) -> Template:
+        # Reading changes nothing, so the result is shown directly (no redirect): a photo cannot
+        # survive a Post/Redirect/Get, and reloading only reads it again.
+        text = data.get("payload")
+        try:
+            payload, qr = await read_qr(data.get("image"), text)
+        except DomainError as exc:
+            return _import_page(text=text, error=_error_view(exc), status_code=exc.status_code)
+        return _import_page(text=text, result=DecodedQR.of(payload, qr))
 
 
-class VerifyPages(Controller):
-    """`/v/{code}`: anyone checks a poster against what was printed, without signing in."""
+def _error_view(error: DomainError) -> dict[str, str | None]:
+    """Which field the error belongs to, its sentence, and the codec's reason if there is one."""
+    if isinstance(error, FieldErrors):
+        field, message = error.errors[0]
+        return {"field": field, "message": message, "reason": None}
+    if isinstance(error, NotVietQR):
+        return {"field": error.field, "message": error.summary(), "reason": error.reason}
+    return {"field": error.field or "image", "message": error.text(), "reason": None}
 
-    path = "/v"
 
-    @get("/", name="payments.verify_form")
-    async def form(self, request: Request, code: Query = None) -> Template | Redirect:
-        if code:
-            canonical = codes.normalize(code)
-            if canonical:
-                return Redirect(
-                    request.app.route_reverse("payments.verify", code=codes.display(canonical)),
-                    status_code=303,
-                )
-            return Template(
-                "payments/verify_form.html.j2",
-                context={"code": code, "error": gettext("Mã xác minh gồm 8 chữ và số, ví dụ 7K3M-Q9TX.")},
-                status_code=422,
-            )
-        return Template("payments/verify_form.html.j2", context={"code": "", "error": None})
-
-    @get("/{code:str}", name="payments.verify")
-    async def show(
-        self, request: Request, db_session: NamedDependency[AsyncSession], code: FromPath[str]
-    ) -> Template:
-        # Codes are 40 random bits; still, whoever keeps guessing wrong is slowed down per address.
-        misses = LoginThrottle(request.app.stores.get("verify"), limit=VERIFY_MISSES, window=VERIFY_WINDOW)
-        address = client_address(request)
-        if await misses.take(address=address):
-            return error_page(429, gettext("Bạn đã nhập sai mã nhiều lần. Hãy thử lại sau ít phút."))
-        view = await PosterService(db_session).verify(code=code)
-        if view is None:
-            return Template("payments/verify_unknown.html.j2", context={"code": code[:40]}, status_code=404)
-        await misses.succeeded(address=address)
-        return Template("payments/verify.html.j2", context={"v": view})
+def _import_page(
+    *,
+    text: Any = "",
+    result: DecodedQR | None = None,
+    error: dict[str, str | None] | None = None,
+    status_code: int = 200,
+) -> Template:
+    return Template(
+        "payments/import.html.j2",
+        context={
+            "values": {"payload": text if isinstance(text, str) else ""},
+            "result": result,
+            "error": error,
+            "vnd": format_vnd,
+        },
+        status_code=status_code,
+    )

@@ -4,13 +4,14 @@ The photo is untrusted input, opened through `service.images` (size, header pixe
 checked before any pixel is decoded).
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 import zxingcpp
+from litestar.datastructures import UploadFile
 from PIL import Image
 
-from service import images
-from service.errors import DomainError
+from service import images, offload
+from service.errors import DomainError, FieldErrors
 from service.i18n import N_, gettext
 from service.images import FORMATS, MAX_FILE_BYTES, MAX_PIXELS, ImageError
 from service.payments.vietqr import VietQR, VietQRError, decode
@@ -116,3 +117,28 @@ def _flatten(image: Image.Image) -> Image.Image:
 def _read(image: Image.Image) -> list[str]:
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return [barcode.text for barcode in found if barcode.text]
+
+
+NOTHING_SENT = N_("Hãy chụp hoặc chọn ảnh mã QR, hoặc dán nội dung mã QR.")
+
+
+async def read_qr(images: Any, text: Any) -> tuple[str, VietQR]:
+    """The VietQR in an uploaded photo, else in the pasted text; DomainErrors say what is wrong.
+
+    `images` is what the form holds under "image": one value or several (the page has a camera
+    input and a gallery input), where a file input left empty arrives as "".
+    """
+    image = next(
+        (v for v in (images if isinstance(images, list) else [images]) if isinstance(v, UploadFile)), None
+    )
+    if image is not None:
+        try:
+            data = await image.read(MAX_FILE_BYTES + 1)  # one byte more tells "too large" from "10 MB"
+        finally:
+            await image.close()  # a spooled temporary file once over 1 MB
+        return await offload.run("images", decode_photo, data)  # Pillow and zxing: off the event loop
+    payload = text.strip() if isinstance(text, str) else ""  # no NFC: the CRC covers the exact text
+    if not payload:
+        # A blank text field sent is a blank paste; nothing sent at all is a photo form without a photo.
+        raise FieldErrors([("payload" if isinstance(text, str) else "image", gettext(NOTHING_SENT))])
+    return payload, decode_text(payload)

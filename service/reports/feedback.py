@@ -7,6 +7,7 @@ content, or from someone else, is refused with 409 (`FeedbackIdTaken`), as for m
 names a record that already exists, so it is a conflict, not a malformed request.
 """
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -396,3 +397,25 @@ class FeedbackService:
             )
             await self.session.flush()
         return await self.get(by=by, feedback_id=feedback_id), changed
+
+
+PAGE_SIZE = 25
+
+
+_AREA = re.compile(r"^(\d{2}|\d{5})$")
+
+
+def parse_area(area: str | None) -> dict[str, str | None]:
+    """`area` is a province code (2 digits) or a commune code (5 digits)."""
+    if not area:
+        return {"province_code": None, "commune_code": None}
+    if not _AREA.match(area):
+        raise FieldErrors([("area", gettext("Mã địa bàn không hợp lệ."))])
+    return (
+        {"province_code": area, "commune_code": None}
+        if len(area) == 2
+        else {
+            "province_code": None,
+            "commune_code": area,
+        }
+    )

@@ -1,5 +1,5 @@
 """Officer dashboards as tablet pages: the summary of an area with charts and tables, drill-down to
-its sub-areas, targets, and every table as CSV or XLSX."""
+its sub-areas, targets, every table as CSV or XLSX, and the teams' feedback."""
 
 import re
 import uuid
@@ -9,19 +9,31 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
 from litestar.response import Redirect, Template
-from msgspec import Struct
+from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.guards import requires_user
+from service.accounts.guards import officers, requires_role, requires_user
 from service.accounts.schemas import CurrentUser
 from service.errors import FieldErrors
 from service.i18n import gettext
 from service.onboarding.stages import STAGES, StageCode, local_date
 from service.reports import charts, exports
 from service.reports.exports import LEVEL_NAMES
-from service.reports.feedback import TOPICS, FeedbackService
+from service.reports.feedback import (
+    HANDLED_NOTE_MAX,
+    HANDLERS,
+    NOTE_MAX,
+    PAGE_SIZE,
+    REPORTERS,
+    STATUS_NAMES,
+    TOPICS,
+    FeedbackIn,
+    FeedbackService,
+    Topic,
+    parse_area,
+)
 from service.reports.headline import area_query, headline, merchant_list, number
 from service.reports.summaries import (
     NO_VILLAGE,
@@ -351,3 +363,128 @@ class ReportPages(Controller):
         team: FromQuery[uuid.UUID | None] = None,
     ) -> Response[bytes]:
         return await self._export(request, db_session, "xlsx", table, area, village, team)
+
+
+reporters = requires_role(*REPORTERS)
+
+
+class FeedbackForm(Struct, kw_only=True, forbid_unknown_fields=False):
+    id: uuid.UUID | None = None
+    village_id: uuid.UUID | None = None
+    topic: Topic | None = None
+    note: Annotated[str, Meta(max_length=NOTE_MAX)] | None = None
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "topics": TOPICS,
+        "statuses": STATUS_NAMES,
+        "note_max": NOTE_MAX,
+        "handled_note_max": HANDLED_NOTE_MAX,
+    }
+
+
+class FeedbackPages(Controller):
+    path = "/reports/feedback"
+    guards = [requires_user]
+
+    @get("/", name="reports.feedback_list")
+    async def list_feedback(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        status: Annotated[str, Parameter(pattern="^(open|handled|all)$")] = "open",
+        area: Annotated[str | None, Parameter(max_length=5)] = None,
+        cursor: Annotated[str | None, Parameter(max_length=400)] = None,
+    ) -> Template:
+        feedback = FeedbackService(db_session)
+        where = parse_area(area or None)
+        page = await feedback.list(
+            request.user,
+            **where,
+            status=status,  # type: ignore[arg-type]
+            cursor=cursor or None,
+            limit=PAGE_SIZE,
+        )
+        counts = await feedback.counts(request.user, **where)
+        return Template(
+            "reports/feedback_list.html.j2",
+            context={
+                "page": page,
+                "counts": counts,
+                "status": status,
+                "area": area or "",
+                "can_handle": request.user.role in HANDLERS,
+                "can_report": request.user.role in REPORTERS,
+                **_labels(),
+            },
+        )
+
+    @get("/new", name="reports.feedback_new", guards=[reporters])
+    async def new(self, request: Request, db_session: NamedDependency[AsyncSession]) -> Template:
+        values = {"id": str(uuid.uuid4()), "village_id": "", "topic": "", "note": ""}
+        return await self._form(request, db_session, values=values, errors={})
+
+    @post("/new", name="reports.feedback_create", guards=[reporters])
+    async def create(
+        self, request: Request, db_session: NamedDependency[AsyncSession], data: Form
+    ) -> Template | Redirect:
+        values = clean_form(data)
+        form, errors = parse_form(values, FeedbackForm)
+        if form is not None:
+            feedback = FeedbackIn(id=form.id, village_id=form.village_id, topic=form.topic, note=form.note)
+            try:
+                _, replayed = await FeedbackService(db_session).create(
+                    by=request.user, data=feedback, at=utcnow()
+                )
+            except FieldErrors as exc:
+                errors = dict(exc.errors)
+        if errors:
+            return await self._form(request, db_session, values=values, errors=errors, status=422)
+        if replayed:
+            flash(request, gettext("Phản ánh này đã được gửi trước đó."), "info")
+        else:
+            flash(request, gettext("Đã gửi phản ánh tới cơ quan quản lý."), "success")
+        return Redirect(request.app.route_reverse("reports.feedback_list"), status_code=303)
+
+    async def _form(
+        self,
+        request: Request,
+        db: AsyncSession,
+        *,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status: int = 200,
+    ) -> Template:
+        villages = await FeedbackService(db).villages_for(by=request.user)
+        return Template(
+            "reports/feedback_new.html.j2",
+            context={"values": values, "errors": errors, "villages": villages, **_labels()},
+            status_code=status,
+        )
+
+    @post("/{feedback_id:uuid}/handled", name="reports.feedback_handle", guards=[officers])
+    async def handle(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        feedback_id: FromPath[uuid.UUID],
+        data: Form,
+    ) -> Redirect:
+        values = clean_form(data)
+        back = request.app.route_reverse("reports.feedback_list")
+        status = values.get("status")
+        if status in STATUS_NAMES:
+            back += f"?status={status}"
+        try:
+            _, changed = await FeedbackService(db_session).handle(
+                by=request.user, feedback_id=feedback_id, note=values.get("note") or None, at=utcnow()
+            )
+        except FieldErrors as exc:
+            flash(request, "; ".join(message for _, message in exc.errors), "error")
+            return Redirect(back, status_code=303)
+        if changed:
+            flash(request, gettext("Đã đánh dấu phản ánh là đã xử lý."), "success")
+        else:
+            flash(request, gettext("Phản ánh này đã được xử lý trước đó."), "info")
+        return Redirect(back, status_code=303)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.merchants.models import Merchant, live
 from service.places.models import Commune, Province
 from service.storefronts.models import Product, StoredImage, Storefront
-from service.storefronts.public import CONSENT, image_view
 from service.storefronts.schemas import DirectoryItem, DirectoryPage, Option
+from service.storefronts.view import CONSENT, image_view
 from service.text import fold, vi_sort_key
 
 PAGE_SIZE = 20

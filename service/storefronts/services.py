@@ -40,7 +40,6 @@ from service.storefronts.models import (
     StorefrontSlug,
     search_key,
 )
-from service.storefronts.public import CONSENT, image_view, page_url, price_text
 from service.storefronts.schemas import (
     EditLinkView,
     EditorView,
@@ -50,6 +49,7 @@ from service.storefronts.schemas import (
     TeamStorefronts,
 )
 from service.storefronts.slugs import base_slug, unique_slug
+from service.storefronts.view import CONSENT, image_view, page_url, price_text
 
 EDITORS = ("volunteer", "team_leader")
 MAX_PRODUCTS = 200

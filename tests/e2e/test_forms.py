@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 from playwright.sync_api import expect
 
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from tests.e2e.conftest import PHONE, TABLET, sign_in
 from tests.e2e.steps import assert_enter_saves, default_button, fill_registration, wrong_default_buttons
 from tests.integration.test_merchant_import import csv_bytes

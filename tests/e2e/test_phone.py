@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from tests.e2e.conftest import sign_in
 from tests.e2e.steps import SIZE_IDS, SIZES, assert_fits, fits, widest, wrong_default_buttons
 

@@ -3,7 +3,7 @@ browser reports no violation (an inline script that slipped in would be blocked 
 
 from playwright.sync_api import expect
 
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from tests.e2e.conftest import PHONE, TABLET, sign_in
 
 BUN_HEN = demo_merchant_id(0)

@@ -3,7 +3,7 @@ with one tap (no JavaScript needed) and the volunteer finds the answer as suppor
 
 from playwright.sync_api import expect
 
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from tests.e2e.conftest import PHONE, TABLET, sign_in
 
 BUN_HEN = demo_merchant_id(0)  # Bún hến Đông Ba O Nga: published, with a payment account

@@ -9,8 +9,8 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from service.demo import demo_merchant_id
-from service.storefronts.demo import write_photos
+from service.generated.demo import demo_merchant_id
+from service.generated.demo_storefronts import write_photos
 from tests.e2e.conftest import PHONE, sign_in
 from tests.integration.test_storefront_photos import camera_photo
 

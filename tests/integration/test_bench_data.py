@@ -188,7 +188,7 @@ async def test_teams_members_and_merchant_fields_look_real(session) -> None:
 
 
 async def test_indexes_dropped_for_the_load_are_back(session) -> None:
-    from service.reports.generator import _secondary_indexes
+    from service.generated.national import _secondary_indexes
 
     tables = [Merchant.__table__, StageEvent.__table__, MerchantStage.__table__, Visit.__table__]
     dialect = (await session.connection()).dialect.name

@@ -32,7 +32,7 @@ from sqlalchemy import event, select
 from service.accounts.models import Team, User
 from service.accounts.services import AccountService
 from service.db import create_engine, session_maker
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from service.merchants.models import Merchant
 from service.onboarding.models import StageEvent, Visit
 from service.payments.models import PaymentAccount

@@ -43,7 +43,13 @@ MONDAY = DAY - timedelta(days=2)
 SUNDAY_NIGHT = datetime.combine(DAY + timedelta(days=4), time(23, 30), VIETNAM)  # still this week
 MONDAY_EARLY = datetime.combine(DAY + timedelta(days=5), time(0, 30), VIETNAM)  # next week; UTC: Sunday
 WEEK, LAST_WEEK, NEXT_WEEK = (iso_week(DAY + timedelta(days=n)) for n in (0, -7, 7))
-ROUTES = ("service.storefronts.public_routes", "service.payments.routes", "service.onboarding.routes")
+ROUTES = (
+    "service.storefronts.public",
+    "service.payments.api",
+    "service.payments.pages",
+    "service.onboarding.api",
+    "service.onboarding.pages",
+)
 
 
 class Clock:

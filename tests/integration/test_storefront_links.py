@@ -13,7 +13,7 @@ from service.audit import AuditEntry
 from service.db import create_engine, session_maker
 from service.payments.models import PaymentCheckin
 from service.storefronts.models import EditLink
-from service.storefronts.public_routes import PRIVATE_PAGE
+from service.storefronts.public import PRIVATE_PAGE
 from tests.helpers import browser_login, csrf_from, post_form
 from tests.integration.test_storefront_photos import camera_photo, upload
 from tests.integration.test_storefronts import (  # noqa: F401

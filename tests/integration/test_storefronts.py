@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from service.demo import demo_merchant_id
+from service.generated.demo import demo_merchant_id
 from service.payments.vietqr import VietQR, decode, encode
 from tests.helpers import api_token, browser_login, csrf_from
 

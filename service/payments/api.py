@@ -1,13 +1,13 @@
-"""Payment QR import (a trader's existing VietQR from its text or a photo), the bank directory, and
-the JSON API for payment accounts, the merchant's payment QR and posters. Tablet pages: pages.py."""
+"""Payments over JSON: payment accounts, weekly check-ins, the merchant's payment QR and posters,
+reading a trader's existing VietQR from its text or a photo, and the bank directory."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
-from litestar.datastructures import CacheControlHeader, UploadFile
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
@@ -22,19 +22,18 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.params import FromPath, HeaderParameter, JSONBody, MultipartBody, Parameter, QueryParameter
-from litestar.response import Template
+from litestar.params import FromPath, HeaderParameter, JSONBody, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import idempotency, images, offload
+from service import idempotency, images
 from service.accounts.guards import requires_user
-from service.errors import ApiError, DomainError, FieldErrors
-from service.i18n import N_, gettext
-from service.money import format_vnd
-from service.payments import banks, codes
+from service.errors import ApiError, FieldErrors
+from service.i18n import gettext
+from service.payments import codes
+from service.payments.banks import find_banks
 from service.payments.checkins import CheckinService
 from service.payments.models import Poster
-from service.payments.photo import FORMATS, MAX_FILE_BYTES, NotVietQR, decode_photo, decode_text
+from service.payments.photo import FORMATS, read_qr
 from service.payments.printing import PosterService, verify_url
 from service.payments.schemas import (
     BankOut,
@@ -49,57 +48,13 @@ from service.payments.schemas import (
     PosterOut,
 )
 from service.payments.services import PaymentService
-from service.payments.vietqr import VietQR
-from service.text import fold
 from service.web import replay_response, utcnow
 
 # Room for a photo just over the limit plus the multipart envelope, so that one gets the clear
 # "file too large" message from photo.py; anything bigger is cut off unread with a 413.
-NOTHING_SENT = N_("Hãy chụp hoặc chọn ảnh mã QR, hoặc dán nội dung mã QR.")
+
+
 _FORM_TYPES = (RequestEncodingType.MULTI_PART, RequestEncodingType.URL_ENCODED)
-
-
-async def read_qr(images: Any, text: Any) -> tuple[str, VietQR]:
-    """The VietQR in an uploaded photo, else in the pasted text; DomainErrors say what is wrong.
-
-    `images` is what the form holds under "image": one value or several (the page has a camera
-    input and a gallery input), where a file input left empty arrives as "".
-    """
-    image = next(
-        (v for v in (images if isinstance(images, list) else [images]) if isinstance(v, UploadFile)), None
-    )
-    if image is not None:
-        try:
-            data = await image.read(MAX_FILE_BYTES + 1)  # one byte more tells "too large" from "10 MB"
-        finally:
-            await image.close()  # a spooled temporary file once over 1 MB
-        return await offload.run("images", decode_photo, data)  # Pillow and zxing: off the event loop
-    payload = text.strip() if isinstance(text, str) else ""  # no NFC: the CRC covers the exact text
-    if not payload:
-        # A blank text field sent is a blank paste; nothing sent at all is a photo form without a photo.
-        raise FieldErrors([("payload" if isinstance(text, str) else "image", gettext(NOTHING_SENT))])
-    return payload, decode_text(payload)
-
-
-def find_banks(query: str) -> list[banks.Bank]:
-    """Banks whose names contain the query, accent- and case-insensitively; an exact name first."""
-    everything = banks.all_banks()
-    key = fold(query)
-    if not key:
-        return list(everything)
-    compact = key.replace(" ", "")  # "mbbank" finds "MB Bank"
-
-    def matches(bank: banks.Bank) -> bool:
-        names = (bank.short_name, bank.code, bank.napas_code, bank.full_name, *bank.former_names)
-        folded = [fold(name) for name in names if name]
-        return any(key in name or compact in name.replace(" ", "") for name in folded)
-
-    exact = banks.by_short_name(query)
-    found = [bank for bank in everything if matches(bank) and bank is not exact]
-    return [exact, *found] if exact else found
-
-
-# --- API ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -204,65 +159,6 @@ def _decode_json(body: bytes) -> DecodeIn:
         raise ValidationException(extra=[]) from None
 
 
-# --- pages --------------------------------------------------------------------------------------
-
-
-class PaymentImportPages(Controller):
-    path = "/payments"
-    guards = [requires_user]
-
-    @get("/import", name="payments.import")
-    async def import_form(self) -> Template:
-        return _import_page()
-
-    @post(
-        "/import",
-        name="payments.import_submit",
-        **images.PHOTO_FORM,
-    )
-    async def import_submit(self, data: MultipartBody[dict[str, Any]]) -> Template:
-        # Reading changes nothing, so the result is shown directly (no redirect): a photo cannot
-        # survive a Post/Redirect/Get, and reloading only reads it again.
-        text = data.get("payload")
-        try:
-            payload, qr = await read_qr(data.get("image"), text)
-        except DomainError as exc:
-            return _import_page(text=text, error=_error_view(exc), status_code=exc.status_code)
-        return _import_page(text=text, result=DecodedQR.of(payload, qr))
-
-
-def _error_view(error: DomainError) -> dict[str, str | None]:
-    """Which field the error belongs to, its sentence, and the codec's reason if there is one."""
-    if isinstance(error, FieldErrors):
-        field, message = error.errors[0]
-        return {"field": field, "message": message, "reason": None}
-    if isinstance(error, NotVietQR):
-        return {"field": error.field, "message": error.summary(), "reason": error.reason}
-    return {"field": error.field or "image", "message": error.text(), "reason": None}
-
-
-def _import_page(
-    *,
-    text: Any = "",
-    result: DecodedQR | None = None,
-    error: dict[str, str | None] | None = None,
-    status_code: int = 200,
-) -> Template:
-    return Template(
-        "payments/import.html.j2",
-        context={
-            "values": {"payload": text if isinstance(text, str) else ""},
-            "result": result,
-            "error": error,
-            "vnd": format_vnd,
-        },
-        status_code=status_code,
-    )
-
-
-# --- payment accounts, the merchant's QR, posters (API) -----------------------------------------
-
-
 def poster_out(request: Request, poster: Poster) -> PosterOut:
     code = codes.display(poster.code)
     return PosterOut(
@@ -279,6 +175,8 @@ def poster_out(request: Request, poster: Poster) -> PosterOut:
 _NOT_VISIBLE = ResponseSpec(
     ApiError, description="No such merchant or account in your jurisdiction", generate_examples=False
 )
+
+
 _ERASED = ResponseSpec(
     ApiError, description="The trader's personal data was erased: no QR any more", generate_examples=False
 )
@@ -432,9 +330,6 @@ class PaymentAccountApi(Controller):
             by=request.user, merchant_id=merchant_id, at=utcnow()
         )
         return poster_out(request, poster)
-
-
-# --- weekly payment check-ins (API) -------------------------------------------------------------
 
 
 class PaymentCheckinApi(Controller):

@@ -1,91 +1,35 @@
+"""Account pages: sign-in and sign-out, one's settings and password, the one-time-code page, and the
+teams (members, leaders, password resets) of the caller's area."""
+
 import uuid
 from datetime import datetime
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
-from litestar.response import Redirect, Response, Template
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.codes import display as display_code
 from service.accounts.guards import managers, officers, requires_user
 from service.accounts.schemas import (
     ActivateForm,
-    ActivateIn,
     CurrentUser,
     MemberForm,
-    MeOut,
     PasswordChangeForm,
-    PasswordChangeIn,
-    ResetCodeOut,
-    SessionIn,
-    SessionOut,
-    TeamDetail,
     TeamForm,
-    TeamRow,
 )
 from service.accounts.services import AccountService
-from service.accounts.throttle import LoginThrottle
+from service.accounts.signin import attempt, redeem, session_token, sign_in, succeeded
 from service.errors import DomainError, FieldErrors, NotFound
-from service.i18n import LOCALES, N_, gettext, pick_locale
+from service.i18n import LOCALES, gettext, pick_locale
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import template_labels
 from service.places.services import PlaceService
-from service.proxies import client_address
 from service.reports.headline import headline, number
 from service.reports.summaries import SummaryService
 from service.web import LANG_COOKIE, Form, flash, parse_form, safe_next, utcnow
-
-
-class TooManyAttempts(DomainError):
-    status_code = 429
-
-
-async def _attempt(request: Request, username: str) -> None:
-    """Count a guess of a password or a code before it is checked; refuse when too many failed."""
-    throttle: LoginThrottle = request.app.state.login_throttle
-    if wait := await throttle.take(username=username, address=client_address(request)):
-        raise TooManyAttempts(
-            N_("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút."),
-            minutes=max(1, round(wait / 60)),
-        )
-
-
-async def _succeeded(request: Request, username: str) -> None:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    await throttle.succeeded(username=username, address=client_address(request))
-
-
-async def _sign_in(request: Request, db: AsyncSession, username: str, password: str):
-    """The shared sign-in rule for the browser and the API: throttled, and silent about who exists."""
-    await _attempt(request, username)
-    user = await AccountService(db).authenticate(username=username, password=password)
-    if user is None:
-        raise DomainError(N_("Tên đăng nhập hoặc mật khẩu không đúng."), status_code=401)
-    await _succeeded(request, username)
-    return user
-
-
-async def _redeem(request: Request, db: AsyncSession, data: ActivateIn | ActivateForm):
-    """The shared rule for signing in with a one-time code: throttled like passwords (the same
-    counters), silent about which of the username and the code was wrong."""
-    await _attempt(request, data.username)
-    user = await AccountService(db).redeem_code(
-        username=data.username, code=data.code, new_password=data.new_password, at=utcnow()
-    )
-    if user is None:
-        raise DomainError(N_("Tên đăng nhập hoặc mã không đúng, hoặc mã đã hết hạn."), status_code=401)
-    await _succeeded(request, data.username)
-    return user
-
-
-def _session_token(request: Request) -> str | None:
-    """The token of the session or bearer token this request came with."""
-    if request.scope.get("auth") == "bearer":
-        return request.headers.get("authorization", "")[7:].strip() or None
-    session = request.scope.get("session")
-    return str(session["sid"]) if isinstance(session, dict) and session.get("sid") else None
 
 
 async def _start_browser_session(request: Request, db: AsyncSession, user_id: uuid.UUID) -> None:
@@ -122,7 +66,7 @@ class SessionPages(Controller):
         username = str(data.get("username", "")).strip()
         target = _safe_next(data.get("next"))
         try:
-            user = await _sign_in(request, db_session, username, str(data.get("password", "")))
+            user = await sign_in(request, db_session, username, str(data.get("password", "")))
         except DomainError as exc:
             return Template(
                 "accounts/login.html.j2",
@@ -201,18 +145,18 @@ class AccountPages(Controller):
         form, errors = parse_form(data, PasswordChangeForm)
         if form is not None and not (errors := _mismatch(form)):
             try:
-                await _attempt(request, request.user.username)
+                await attempt(request, request.user.username)
                 await AccountService(db_session).change_password(
                     user=request.user,
                     current=form.current_password,
                     new=form.new_password,
-                    keep_token=_session_token(request),
+                    keep_token=session_token(request),
                     at=utcnow(),
                 )
             except FieldErrors as exc:
                 errors = dict(exc.errors)
             else:
-                await _succeeded(request, request.user.username)
+                await succeeded(request, request.user.username)
         if errors:
             return Template("accounts/password.html.j2", context={"errors": errors}, status_code=422)
         flash(request, gettext("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc."), "success")
@@ -233,7 +177,7 @@ class AccountPages(Controller):
         error, status = None, 422
         if form is not None and not (errors := _mismatch(form)):
             try:
-                user = await _redeem(request, db_session, form)
+                user = await redeem(request, db_session, form)
             except DomainError as exc:
                 error, status = exc.text(), exc.status_code
         if errors or error or form is None:
@@ -386,96 +330,3 @@ class TeamPages(Controller):
         )
         flash(request, gettext("Đã ngừng hoạt động tổ {name}.", name=team.name), "success")
         return Redirect(request.app.route_reverse("teams.list"), status_code=303)
-
-
-class SessionApi(Controller):
-    path = "/api/v1"
-    tags = ["accounts"]
-
-    @post("/session", name="api.session.create", status_code=201)
-    async def create_session(
-        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[SessionIn]
-    ) -> SessionOut:
-        user = await _sign_in(request, db_session, data.username, data.password)
-        accounts = AccountService(db_session)
-        token, expires_at = await accounts.issue_token(
-            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.api_token_max_age
-        )
-        current = await accounts.current_user(user_id=user.id)
-        return SessionOut(
-            token=token, expires_at=expires_at.isoformat(), user=await accounts.me(user=current)
-        )
-
-    @delete("/session", name="api.session.delete", guards=[requires_user], status_code=204)
-    async def delete_session(self, request: Request, db_session: NamedDependency[AsyncSession]) -> None:
-        authorization = request.headers.get("authorization", "")
-        await AccountService(db_session).revoke_token(token=authorization[7:].strip())
-
-    @post("/account/password", name="api.account.password", guards=[requires_user], status_code=204)
-    async def change_password(
-        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[PasswordChangeIn]
-    ) -> None:
-        """Change one's own password. Every other session and token of the user ends; the token
-        this request came with keeps working."""
-        await _attempt(request, request.user.username)
-        await AccountService(db_session).change_password(
-            user=request.user,
-            current=data.current_password,
-            new=data.new_password,
-            keep_token=_session_token(request),
-            at=utcnow(),
-        )
-        await _succeeded(request, request.user.username)
-
-    @post("/account/activate", name="api.account.activate", status_code=201)
-    async def activate(
-        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[ActivateIn]
-    ) -> SessionOut:
-        """Sign in with a one-time code (after a password reset) and choose a password: answers as
-        `POST /session` does."""
-        user = await _redeem(request, db_session, data)
-        accounts = AccountService(db_session)
-        token, expires_at = await accounts.issue_token(
-            user_id=user.id, now=utcnow(), max_age=request.app.state.settings.api_token_max_age
-        )
-        current = await accounts.current_user(user_id=user.id)
-        return SessionOut(
-            token=token, expires_at=expires_at.isoformat(), user=await accounts.me(user=current)
-        )
-
-    @post(
-        "/users/{user_id:uuid}/password-reset",
-        name="api.users.password_reset",
-        guards=[managers],
-        status_code=201,
-    )
-    async def reset_password(
-        self, request: Request, db_session: NamedDependency[AsyncSession], user_id: FromPath[uuid.UUID]
-    ) -> Response[ResetCodeOut]:
-        """Reset a team member's password (leaders: their volunteers; officers: members in their
-        area). The member's sessions and tokens end; the one-time code in the answer, valid 72
-        hours and once, lets them choose a new password (`POST /account/activate`)."""
-        user, code, expires_at = await AccountService(db_session).reset_password(
-            by=request.user, user_id=user_id, at=utcnow()
-        )
-        out = ResetCodeOut(
-            user_id=user.id,
-            username=user.username,
-            code=display_code(code),
-            expires_at=expires_at.isoformat(),
-        )
-        return Response(out, status_code=201, headers={"Cache-Control": "no-store"})
-
-    @get("/me", name="api.me", guards=[requires_user])
-    async def me(self, request: Request, db_session: NamedDependency[AsyncSession]) -> MeOut:
-        return await AccountService(db_session).me(user=request.user)
-
-    @get("/teams", name="api.teams.list", guards=[requires_user])
-    async def teams(self, request: Request, db_session: NamedDependency[AsyncSession]) -> list[TeamRow]:
-        return await AccountService(db_session).list_teams(by=request.user)
-
-    @get("/teams/{team_id:uuid}", name="api.teams.detail", guards=[requires_user])
-    async def team(
-        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
-    ) -> TeamDetail:
-        return await AccountService(db_session).team_detail(by=request.user, team_id=team_id)

@@ -1,9 +1,9 @@
 import json
 import uuid
 
-from service.storefronts.public import json_ld, pay_purpose
 from service.storefronts.schemas import HoursView, ImageView, ProductView, PublicStorefront
 from service.storefronts.services import same_base
+from service.storefronts.view import json_ld, pay_purpose
 
 
 def storefront(**overrides) -> PublicStorefront:

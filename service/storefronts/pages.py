@@ -1,17 +1,14 @@
 """Tablet pages of a merchant's storefront: the listing, products and photos, publishing, and the
-trader's edit links. Public pages and the trader's link pages are in public_routes.py."""
+trader's edit links. Public pages and the trader's link pages are in public.py."""
 
 import uuid
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
-from litestar.router import Router
-from litestar.static_files import create_static_files_router
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import images
@@ -22,31 +19,17 @@ from service.i18n import gettext
 from service.merchants.sections import merchant_section
 from service.money import format_grouped
 from service.payments import render
-from service.payments.images import YEAR
-from service.settings import Settings
 from service.storefronts import photos
 from service.storefronts.links import DEFAULT_LIFETIME, LIFETIMES, EditLinkService, link_url
 from service.storefronts.models import StoredImage
-from service.storefronts.public import image_view
-from service.storefronts.public_routes import PUBLIC, read_photo
+from service.storefronts.public import read_photo
 from service.storefronts.schemas import STOREFRONT_FIELD_LABELS
 from service.storefronts.services import StorefrontService
 from service.storefronts.validation import DAY_NAMES, DAYS, LINK_KINDS
+from service.storefronts.view import image_view
 from service.web import clean_form, flash, utcnow
 
 NEW_LINK = "storefront_new_link"  # session key: the token, shown once on the next page
-
-
-def media_router(settings: Settings) -> Router:
-    """Uploaded photos: content-addressed names never change meaning, so they are cached for a year."""
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    return create_static_files_router(
-        path="/media",
-        directories=[settings.media_dir],
-        name="media",
-        cache_control=CacheControlHeader(public=True, max_age=YEAR, immutable=True),
-        opt=PUBLIC,
-    )
 
 
 def _editor_url(request: Request, merchant_id: uuid.UUID, anchor: str = "") -> str:

@@ -1,44 +1,20 @@
+"""The villages of a commune: the list, and adding one (officers of the commune)."""
+
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.guards import managers, requires_user
+from service.accounts.guards import managers
 from service.errors import DomainError, Forbidden
 from service.i18n import gettext
-from service.places.schemas import CommuneOut, ProvinceOut, VillageForm, VillageOut
+from service.places.schemas import VillageForm
 from service.places.services import PlaceService
 from service.web import Form, flash, parse_form
-
-
-class AreasApi(Controller):
-    """Reference data for the tablet forms. Provinces and communes are public national data."""
-
-    path = "/api/v1/areas"
-    tags = ["areas"]
-
-    @get("/provinces", name="api.areas.provinces", cache=3600)
-    async def provinces(self, db_session: NamedDependency[AsyncSession]) -> list[ProvinceOut]:
-        return await PlaceService(db_session).provinces()
-
-    @get("/provinces/{code:str}/communes", name="api.areas.communes")
-    async def communes(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        code: FromPath[str],
-        q: Annotated[str, Parameter(max_length=100)] = "",
-    ) -> list[CommuneOut]:
-        return await PlaceService(db_session).communes(province_code=code, query=q)
-
-    @get("/communes/{code:str}/villages", name="api.areas.villages", guards=[requires_user])
-    async def villages(
-        self, db_session: NamedDependency[AsyncSession], code: FromPath[str]
-    ) -> list[VillageOut]:
-        return await PlaceService(db_session).villages(commune_code=code)
 
 
 class VillagePages(Controller):

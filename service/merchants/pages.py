@@ -1,25 +1,25 @@
+"""Merchant pages: registration, search, the merchant's page, edits and deletion (volunteers), and
+for officers the spreadsheet import, merges, erasure and a trader's own data."""
+
 import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, MultipartBody, Parameter
+from litestar.params import FromPath, FromQuery, MultipartBody, Parameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service import idempotency
 from service.accounts.guards import requires_user
 from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
-from service.audit import AuditOut
 from service.errors import DomainError, FieldErrors, Forbidden, error_page, handle_domain_error
 from service.i18n import N_, gettext
-from service.merchants import exports, validation
-from service.merchants.data_rights import SUBJECT_EXPORTERS, DataRightsService, ErasureResult
+from service.merchants import validation
+from service.merchants.data_rights import SUBJECT_EXPORTERS, DataRightsService
 from service.merchants.imports import (
     COLUMN_LABELS,
     IMPORTERS,
@@ -30,6 +30,7 @@ from service.merchants.imports import (
 )
 from service.merchants.merge import MergeService
 from service.merchants.privacy import Visibility, display_phone
+from service.merchants.responses import PAGE_SIZE, export_stream, survivor_path
 from service.merchants.schemas import (
     AUDIT_ACTIONS,
     CATEGORY_NAMES,
@@ -38,18 +39,8 @@ from service.merchants.schemas import (
     FIELD_LABELS,
     KIND_NAMES,
     STAGE_NAMES,
-    ConflictOut,
-    DuplicatesOut,
-    ErasureIn,
     MerchantFilters,
-    MerchantIn,
     MerchantOut,
-    MerchantPage,
-    MerchantPatch,
-    MergedOut,
-    MergeIn,
-    MergeOut,
-    SubjectIn,
 )
 from service.merchants.sections import sections
 from service.merchants.services import (
@@ -60,13 +51,10 @@ from service.merchants.services import (
     StaleVersion,
 )
 from service.merchants.spreadsheet import CONSENT_PURPOSES, MAX_BYTES
-from service.openapi import FileDownload
 from service.payments.services import PaymentService
 from service.places.services import PlaceService
 from service.text import nfc
-from service.web import Form, flash, replay_response, utcnow
-
-PAGE_SIZE = 25
+from service.web import Form, flash, utcnow
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -94,52 +82,10 @@ def _uuids(values: list[str]) -> list[uuid.UUID]:
     return out
 
 
-def _swap_id(request: Request, survivor_id: uuid.UUID) -> str:
-    """The same address with the merged record's id replaced by its survivor's."""
-    old = str(request.path_params.get("merchant_id", ""))
-    path = request.url.path.replace(old, str(survivor_id), 1) if old else request.url.path
-    return f"{path}?{request.url.query}" if request.url.query else path
-
-
-def _api_merged(request: Request, exc: MerchantMerged) -> Response:
-    """GET of a merged record: 301 to the survivor, with a body that names it (for clients that do
-    not follow redirects). A write to it: 409 with the same body (the caller's version is gone)."""
-    status = 301 if request.method == "GET" else 409
-    body = MergedOut(status_code=status, detail=exc.text(), merged_into_id=exc.survivor_id)
-    headers = {"Location": _swap_id(request, exc.survivor_id)} if status == 301 else {}
-    return Response(body, status_code=status, headers=headers, media_type=MediaType.JSON)
-
-
 def _page_merged(request: Request, exc: MerchantMerged) -> Response:
     if request.method == "GET":
-        return Redirect(_swap_id(request, exc.survivor_id), status_code=301)
+        return Redirect(survivor_path(request, exc.survivor_id), status_code=301)
     return handle_domain_error(request, exc)
-
-
-def _export_stream(request: Request, fmt: str) -> Stream:
-    """The caller's jurisdiction as a file, streamed with its own session (the request's session
-    closes when the response starts)."""
-    by: CurrentUser = request.user
-    if not exports.allowed(by):
-        raise Forbidden()
-    sessions = request.app.state.session_maker
-
-    async def body():
-        async with sessions() as session:
-            service = exports.ExportService(session)
-            if fmt == "csv":
-                chunks = exports.csv_chunks(service, by=by)
-            else:
-                chunks = exports.xlsx_chunks(service, by=by)
-            async for chunk in chunks:
-                yield chunk
-
-    name = f"tieu-thuong-{utcnow():%Y%m%d-%H%M}.{fmt}"
-    return Stream(
-        body(),
-        media_type=exports.CSV_TYPE if fmt == "csv" else exports.XLSX_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
-    )
 
 
 def _subject_file(data: dict[str, Any]) -> Response:
@@ -149,214 +95,6 @@ def _subject_file(data: dict[str, Any]) -> Response:
         media_type=MediaType.JSON,
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
-
-
-# --- JSON API ------------------------------------------------------------------------------------
-
-
-class MerchantApi(Controller):
-    path = "/api/v1/merchants"
-    tags = ["merchants"]
-    guards = [requires_user]
-    exception_handlers = {MerchantMerged: _api_merged}
-
-    @post(
-        "/",
-        name="api.merchants.create",
-        status_code=201,
-        responses={
-            409: ResponseSpec(
-                DuplicatesOut, description="Likely already registered: `duplicates`", generate_examples=False
-            )
-        },
-    )
-    async def create(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        data: JSONBody[MerchantIn],
-        idempotency_key: Annotated[
-            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
-        ] = None,
-    ) -> Response[MerchantOut]:
-        """Register a trader. 409 with `duplicates` for a likely existing record (repeat with their
-        ids in `not_duplicate_of` to register anyway). Retries with the same Idempotency-Key, or
-        the same client `id`, return the first response (201, same body, header
-        `Idempotent-Replayed: true`); the same key with another body is refused with 422."""
-        merchants = MerchantService(db_session)
-        digest = idempotency.request_hash("POST", "/api/v1/merchants", data)
-        try:
-            result, replayed = await merchants.register_once(
-                by=request.user, data=data, key=idempotency_key, request_hash=digest, at=utcnow()
-            )
-        except PossibleDuplicates as exc:
-            return Response(DuplicatesOut(detail=exc.text(), duplicates=exc.duplicates), status_code=409)  # type: ignore[return-value]
-        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
-
-    @get("/", name="api.merchants.list")
-    async def search(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        q: Annotated[str, Parameter(max_length=200)] = "",
-        province_code: FromQuery[str | None] = None,
-        commune_code: FromQuery[str | None] = None,
-        village_id: FromQuery[uuid.UUID | None] = None,
-        team_id: FromQuery[uuid.UUID | None] = None,
-        kind: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
-        stage: FromQuery[str | None] = None,
-        sort: Annotated[str, Parameter(pattern="^(recent|name)$")] = "recent",
-        cursor: Annotated[str | None, Parameter(max_length=400)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = PAGE_SIZE,
-    ) -> MerchantPage:
-        """Search (accent- and case-insensitive; phone in any format) with filters; cursor pagination."""
-        filters = MerchantFilters(
-            q=q,
-            province_code=province_code,
-            commune_code=commune_code,
-            village_id=village_id,
-            team_id=team_id,
-            kind=kind,
-            category=category,
-            stage=stage,
-            sort=sort,  # type: ignore[arg-type]
-        )
-        return await MerchantService(db_session).search(
-            by=request.user, filters=filters, cursor=cursor, limit=limit
-        )
-
-    @get("/{merchant_id:uuid}", name="api.merchants.detail")
-    async def detail(
-        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
-    ) -> MerchantOut:
-        merchants = MerchantService(db_session)
-        return merchants.out(await merchants.get(by=request.user, merchant_id=merchant_id), by=request.user)
-
-    @get("/{merchant_id:uuid}/audit", name="api.merchants.audit")
-    async def audit_entries(
-        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
-    ) -> list[AuditOut]:
-        """The change history, for team leaders and officers; personal values masked per role."""
-        detail = await MerchantService(db_session).detail(by=request.user, merchant_id=merchant_id)
-        if detail.audit is None:
-            raise Forbidden()
-        return detail.audit
-
-    @patch(
-        "/{merchant_id:uuid}",
-        name="api.merchants.update",
-        responses={
-            409: ResponseSpec(
-                ConflictOut | DuplicatesOut,  # type: ignore[arg-type]
-                description="Changed since `version` (`current` is the record now), or likely a duplicate",
-                generate_examples=False,
-            )
-        },
-    )
-    async def update(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        data: JSONBody[MerchantPatch],
-    ) -> Response[MerchantOut]:
-        """Change fields. `version` must be the one last read: otherwise 409 with `current`."""
-        merchants = MerchantService(db_session)
-        try:
-            merchant = await merchants.update(
-                by=request.user,
-                merchant_id=merchant_id,
-                version=data.version,
-                changes=data.changes(),
-                at=utcnow(),
-                not_duplicate_of=data.not_duplicate_of,
-            )
-        except StaleVersion as exc:
-            current = merchants.out(exc.current, by=request.user)
-            return Response(ConflictOut(detail=exc.text(), current=current), status_code=409)  # type: ignore[return-value]
-        except PossibleDuplicates as exc:
-            return Response(DuplicatesOut(detail=exc.text(), duplicates=exc.duplicates), status_code=409)  # type: ignore[return-value]
-        return Response(merchants.out(merchant, by=request.user))
-
-    @delete("/{merchant_id:uuid}", name="api.merchants.delete", status_code=204)
-    async def remove(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        version: FromQuery[int | None] = None,
-    ) -> None:
-        await MerchantService(db_session).delete(
-            by=request.user, merchant_id=merchant_id, at=utcnow(), version=version
-        )
-
-    @post("/{merchant_id:uuid}/merge", name="api.merchants.merge", status_code=200)
-    async def merge(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        data: JSONBody[MergeIn],
-    ) -> Response[MergeOut]:
-        """Merge `duplicate_id` into this record (team leaders inside their team, officers in their
-        area). The duplicate's visits, stages, payment accounts and storefront move here; it stays as
-        a tombstone whose GET answers 301 to this record. 409 with `current` on a stale version."""
-        merchants = MerchantService(db_session)
-        try:
-            result = await MergeService(db_session).merge(
-                by=request.user,
-                survivor_id=merchant_id,
-                duplicate_id=data.duplicate_id,
-                at=utcnow(),
-                survivor_version=data.version,
-                duplicate_version=data.duplicate_version,
-            )
-        except StaleVersion as exc:
-            current = merchants.out(exc.current, by=request.user)
-            return Response(ConflictOut(detail=exc.text(), current=current), status_code=409)  # type: ignore[return-value]
-        survivor = await merchants.get(by=request.user, merchant_id=merchant_id)
-        out = MergeOut(
-            survivor=merchants.out(survivor, by=request.user),
-            merged_id=result.merged_id,
-            moved=result.moved,
-            left_behind=result.left_behind,
-        )
-        return Response(out)
-
-    @get("/export", name="api.merchants.export", operation_class=FileDownload)
-    async def export(
-        self, request: Request, format: Annotated[str, Parameter(pattern="^(csv|xlsx)$")] = "csv"
-    ) -> Stream:
-        """Every merchant of the caller's jurisdiction as CSV (UTF-8 with BOM) or XLSX, with personal
-        data masked as the caller sees it. Team leaders and officers."""
-        return _export_stream(request, format)
-
-    @post("/data-subject-export", name="api.merchants.subject_export", status_code=200)
-    async def subject_export(
-        self, request: Request, db_session: NamedDependency[AsyncSession], data: JSONBody[SubjectIn]
-    ) -> dict[str, Any]:
-        """Everything held about one trader (by phone or CCCD) in the caller's area, unmasked, for a
-        data-subject request: records (also deleted or merged), audit, rows of other areas. Audited."""
-        return await DataRightsService(db_session).subject_export(
-            by=request.user, phone=data.phone, id_number=data.id_number, at=utcnow()
-        )
-
-    @post("/{merchant_id:uuid}/erasure", name="api.merchants.erase", status_code=200)
-    async def erase(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        data: JSONBody[ErasureIn],
-    ) -> ErasureResult:
-        """Erase the trader's personal data (commune officers, admins); statistics stay."""
-        return await DataRightsService(db_session).erase(
-            by=request.user, merchant_id=merchant_id, at=utcnow(), version=data.version
-        )
-
-
-# --- tablet pages --------------------------------------------------------------------------------
 
 
 async def _options(db: AsyncSession, user: CurrentUser, values: dict[str, Any]) -> dict[str, Any]:
@@ -690,8 +428,6 @@ def _edit_values(m: MerchantOut) -> dict[str, Any]:
 _ALL = Visibility(phone=True, id_number=True)
 
 
-# --- tablet pages for leaders and officers: import, export, merge, personal data ----------------
-
 IMPORT_MAX_BODY = MAX_BYTES + 1024 * 1024  # room for the multipart envelope around a file at the limit
 
 
@@ -895,11 +631,11 @@ class MerchantManagerPages(Controller):
 
     @get("/export.csv", name="merchants.export_csv")
     async def export_csv(self, request: Request) -> Stream:
-        return _export_stream(request, "csv")
+        return export_stream(request, "csv")
 
     @get("/export.xlsx", name="merchants.export_xlsx")
     async def export_xlsx(self, request: Request) -> Stream:
-        return _export_stream(request, "xlsx")
+        return export_stream(request, "xlsx")
 
     @get("/{merchant_id:uuid}/merge", name="merchants.merge_form")
     async def merge_form(

@@ -1,6 +1,6 @@
 """Demo storefronts: most demo traders have a published page with products, prices and photos.
 
-Positions are those of `service.demo.MERCHANTS`. Photos are drawn here with Pillow from a seed (the
+Positions are those of `service.generated.demo.MERCHANTS`. Photos are drawn here with Pillow from a seed (the
 product's name), so every seed gives the same pictures and the same content-addressed names, and
 nothing is downloaded. The content (storefront, products, photos) is inserted as a draft; publishing
 goes through `StorefrontService.publish`, on the day the story says, so each published storefront's
@@ -28,7 +28,7 @@ from service.storefronts.services import StorefrontService
 from service.storefronts.slugs import base_slug, unique_slug
 from service.text import fold
 
-_FONTS = Path(__file__).resolve().parent.parent / "fonts"
+_FONTS = Path(__file__).resolve().parent.parent / "fonts"  # service/fonts
 SIZE = (360, 270)  # under THUMB: the display and thumbnail variants are one file each
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -22,12 +22,12 @@ from service.accounts.models import Team, User, team_villages
 from service.accounts.passwords import hash_password
 from service.accounts.schemas import CurrentUser
 from service.accounts.services import AccountService
+from service.generated.demo_payments import seed_demo_payment_accounts
+from service.generated.demo_storefronts import seed_demo_storefronts
 from service.onboarding.models import StageEvent
 from service.onboarding.stages import local_date
 from service.payments.checkins import CheckinService
-from service.payments.demo import seed_demo_payment_accounts
 from service.places.models import Commune, Village
-from service.storefronts.demo import seed_demo_storefronts
 from service.text import fold
 
 DEMO_PASSWORD = "demo-password"

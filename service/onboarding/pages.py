@@ -1,14 +1,14 @@
-"""Onboarding over JSON (tablets syncing stage events and visits) and tablet pages: the worklist,
-the visit and stage forms, the merchant timeline and the team leader's page."""
+"""Onboarding pages: the worklist, the visit and stage forms, the merchant timeline, the team leader's
+page, and the merchants behind a dashboard figure (`/lists/{figure}`)."""
 
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from msgspec import Meta, Struct
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,19 +19,16 @@ from service.i18n import gettext
 from service.merchants.schemas import STAGE_NAMES
 from service.merchants.services import MerchantService
 from service.onboarding import stages
+from service.onboarding.figures import AreaFilter, Figure, FigureListService
 from service.onboarding.overview import OverviewService
 from service.onboarding.schemas import (
     ClientEventId,
+    Cursor,
     Note,
     Outcome,
     StageEventIn,
-    StageResult,
-    TeamProgress,
-    Timeline,
     Topic,
     VisitIn,
-    VisitOut,
-    Worklist,
     template_labels,
 )
 from service.onboarding.services import RECORDERS, OnboardingService, form_moment
@@ -39,7 +36,7 @@ from service.onboarding.stages import local_date
 from service.payments import checkins
 from service.payments.checkins import CheckinService
 from service.payments.schemas import CheckinAnswer
-from service.web import Form, clean_form, flash, parse_form, replay_response, safe_next, utcnow
+from service.web import Form, clean_form, flash, parse_form, safe_next, utcnow
 
 
 def _many(data: dict[str, Any], key: str) -> list[str]:
@@ -47,89 +44,6 @@ def _many(data: dict[str, Any], key: str) -> list[str]:
     if value in (None, ""):
         return []
     return [v for v in (value if isinstance(value, list) else [value]) if v]
-
-
-# --- JSON API ------------------------------------------------------------------------------------
-
-_ERRORS = {
-    404: ResponseSpec(None, description="No such merchant, or outside the caller's jurisdiction"),
-    403: ResponseSpec(None, description="The caller's role may not record this"),
-    422: ResponseSpec(None, description='`{"errors": [{"field", "message"}]}`: missing evidence, bad values'),
-}
-
-
-class OnboardingApi(Controller):
-    path = "/api/v1"
-    tags = ["onboarding"]
-    guards = [requires_user]
-
-    @post(
-        "/merchants/{merchant_id:uuid}/stage-events",
-        name="api.onboarding.stage_events",
-        status_code=201,
-        responses={200: ResponseSpec(StageResult, description="Already held: nothing added"), **_ERRORS},
-    )
-    async def record_stage(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        data: JSONBody[StageEventIn],
-    ) -> Response[StageResult]:
-        """Record a stage reached (with its evidence) or stopped (`regressed`, with a reason); team
-        leaders send `verified`, or `rejected` with a reason, for a volunteer's claim. Events are
-        placed by `occurred_at`, however late they arrive. The same `client_event_id` again gets
-        the first answer (same status and body, header `Idempotent-Replayed: true`)."""
-        result, replayed = await OnboardingService(db_session).record_stage(
-            by=request.user, merchant_id=merchant_id, data=data, at=utcnow()
-        )
-        return replay_response(result, replayed=replayed)  # type: ignore[return-value]
-
-    @post(
-        "/merchants/{merchant_id:uuid}/visits",
-        name="api.onboarding.visits",
-        status_code=201,
-        responses=_ERRORS,
-    )
-    async def record_visit(
-        self,
-        request: Request,
-        db_session: NamedDependency[AsyncSession],
-        merchant_id: FromPath[uuid.UUID],
-        data: JSONBody[VisitIn],
-    ) -> Response[VisitOut]:
-        """Record a support visit. `next_follow_up` becomes the merchant's next follow-up when this
-        is its latest visit. The same `client_event_id` again gets the first answer."""
-        visit, replayed = await OnboardingService(db_session).record_visit(
-            by=request.user, merchant_id=merchant_id, data=data, at=utcnow()
-        )
-        return Response(visit, status_code=201, headers={"Idempotent-Replayed": "true"} if replayed else {})
-
-    @get("/merchants/{merchant_id:uuid}/timeline", name="api.onboarding.timeline")
-    async def timeline(
-        self, request: Request, db_session: NamedDependency[AsyncSession], merchant_id: FromPath[uuid.UUID]
-    ) -> Timeline:
-        return await OverviewService(db_session).timeline(by=request.user, merchant_id=merchant_id)
-
-    @get("/worklist", name="api.onboarding.worklist")
-    async def worklist(
-        self, request: Request, db_session: NamedDependency[AsyncSession], mine: FromQuery[bool | None] = None
-    ) -> Worklist:
-        """Follow-ups due today or overdue, traders who may have stopped using QR (their two latest
-        weekly answers, in consecutive weeks, say no customer paid by QR), QR codes issued 30+ days
-        ago and not in use, merchants without a payment account, and merchants stalled 60+ days at
-        one stage. Volunteers get their share by default (`mine=false`: the whole team, with who
-        takes each)."""
-        return await OverviewService(db_session).worklist(by=request.user, now=utcnow(), mine=mine)
-
-    @get("/teams/{team_id:uuid}/progress", name="api.onboarding.team_progress", guards=[managers])
-    async def team_progress(
-        self, request: Request, db_session: NamedDependency[AsyncSession], team_id: FromPath[uuid.UUID]
-    ) -> TeamProgress:
-        return await OverviewService(db_session).team_progress(by=request.user, team_id=team_id, now=utcnow())
-
-
-# --- tablet pages --------------------------------------------------------------------------------
 
 
 class VisitForm(Struct, kw_only=True, forbid_unknown_fields=False):
@@ -425,3 +339,28 @@ def _back(request: Request, values: dict[str, Any], merchant_id: uuid.UUID) -> R
         "onboarding.timeline", merchant_id=merchant_id
     )
     return Redirect(target, status_code=303)
+
+
+class FigureListPages(Controller):
+    path = "/lists"
+    guards = [requires_user]
+
+    @get("/{figure:str}", name="onboarding.figure_list")
+    async def figure_list(
+        self,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        figure: FromPath[Figure],
+        area: FromQuery[str | None] = None,
+        village: FromQuery[uuid.UUID | None] = None,
+        team: FromQuery[uuid.UUID | None] = None,
+        cursor: FromQuery[Cursor] = None,
+    ) -> Template:
+        where = AreaFilter(area=area or None, village=village, team=team)
+        found = await FigureListService(db_session).merchants(
+            by=request.user, figure=figure, now=utcnow(), where=where, cursor=cursor or None
+        )
+        return Template(
+            "onboarding/figure_list.html.j2",
+            context={"found": found, "query": urlencode(where.query()), **template_labels()},
+        )

@@ -1,6 +1,6 @@
 """Demo payment accounts: most demo traders can show a QR and print a poster right after `make run`.
 
-Positions are those of `service.demo.MERCHANTS`; the banks and days match the onboarding demo's
+Positions are those of `service.generated.demo.MERCHANTS`; the banks and days match the onboarding demo's
 story (O Nga opened an Agribank account, Thiên Hương has Vietcombank, Chi Lăng BIDV, Chè Hẻm a MoMo
 wallet). Left without an account on purpose: Nón bài thơ (2), Bánh lọc Bà Tư (3), Phở gánh (11),
 Sửa xe Cửa Nam (14) and Cà phê muối Đông Ba (15), so the tablet flow and a market's "skipped"
