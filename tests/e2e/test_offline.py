@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -208,6 +210,7 @@ def test_offline_work_survives_reload_and_reopening_and_reaches_the_server_once(
     browser, server: Server, tmp_path: Path
 ) -> None:
     names = ["Bánh canh Ngoại tuyến", "Chè bắp Ngoại tuyến", "Nem lụi Ngoại tuyến"]
+    started = datetime.now(UTC)
     tablet = open_tablet(browser, tmp_path / "tablet")
     page = tablet.new_page()
     sign_in(page, server, "demo-volunteer")
@@ -240,6 +243,13 @@ def test_offline_work_survives_reload_and_reopening_and_reaches_the_server_once(
     expect(page.locator("#outbox li.outbox-item[data-kind=visit]")).to_contain_text(
         "Chờ mục trước của tiểu thương này được gửi"
     )
+    # When each was saved, in Vietnam's time and the pages' format, whatever the tablet's own zone.
+    saved = page.locator("#outbox li.outbox-item").first.locator(".muted").inner_text()
+    minutes = {
+        (started + timedelta(minutes=n)).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%-d/%-m/%Y %H:%M")
+        for n in range(int((datetime.now(UTC) - started).total_seconds() // 60) + 2)
+    }
+    assert saved.removeprefix("Lưu lúc ") in minutes, (saved, minutes)
     shot(page, "outbox-waiting")
     tablet.close()
 

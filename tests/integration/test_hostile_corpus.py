@@ -188,11 +188,6 @@ CORPUS = {
     "XLSX with a cell at row 1,048,576": _import(xlsx_last_row),
     "whitespace-bomb XLSX": _import(xlsx_whitespace_bomb),
 }
-# Refused today, but only after decoding them whole in the server's event loop: memory and other
-# requests' latency are not bounded for these yet, so only their 4xx is asserted.
-UNBOUNDED_TODAY = {"PNG of 6300×6300 RGBA zeros", "XLSX with a cell at row 1,048,576", "whitespace-bomb XLSX"}
-
-
 def test_the_hostile_corpus_is_refused_while_others_are_served(server: Server) -> None:
     watch = Watch(server)
     answers: dict[str, tuple[int, float, float, int]] = {}  # status, seconds, slowest /health, MB grown
@@ -218,7 +213,6 @@ def test_the_hostile_corpus_is_refused_while_others_are_served(server: Server) -
     assert all(400 <= status < 500 for status, *_ in answers.values()), report
     assert not watch.failures, watch.failures
     for name, (_, _, slowest, grown) in answers.items():
-        if name not in UNBOUNDED_TODAY:
-            assert slowest < HEALTH_LIMIT, f"/health took {slowest} s during {name}\n{report}"
-            assert grown * 1024 < MEMORY_LIMIT_KIB, f"the server grew by {grown} MB during {name}\n{report}"
+        assert slowest < HEALTH_LIMIT, f"/health took {slowest} s during {name}\n{report}"
+        assert grown * 1024 < MEMORY_LIMIT_KIB, f"the server grew by {grown} MB during {name}\n{report}"
     assert httpx.get(f"{server.url}/health").status_code == 200

@@ -72,7 +72,7 @@ ROW = ["Bánh canh Cô Hoa", "Nguyễn Thị Hoa", "0912111001", "Sạp chợ", 
 def import_error(response) -> str:
     assert response.status_code == 422, response.text
     assert re.search(r'id="file"[^>]*aria-invalid="true"', response.text)  # the file field is marked
-    match = re.search(r'id="import-error">([^<]*)<', response.text)
+    match = re.search(r'id="file-error">([^<]*)<', response.text)  # the message under the file field
     assert match, response.text
     return html.unescape(match.group(1))
 

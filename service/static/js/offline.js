@@ -36,6 +36,15 @@
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? values[key] : all; });
   }
+  // The moment an item was saved, as the server's pages write one: Vietnam's time (UTC+7 all year),
+  // "8/12/2026 10:05" in Vietnamese and "8 Dec 2026, 10:05" in English, whatever the tablet's zone.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function when(saved) {
+    var t = new Date(new Date(saved).getTime() + 7 * 3600 * 1000);
+    var time = ("0" + t.getUTCHours()).slice(-2) + ":" + ("0" + t.getUTCMinutes()).slice(-2);
+    if (config.lang === "vi") return t.getUTCDate() + "/" + (t.getUTCMonth() + 1) + "/" + t.getUTCFullYear() + " " + time;
+    return t.getUTCDate() + " " + MONTHS[t.getUTCMonth()] + " " + t.getUTCFullYear() + ", " + time;
+  }
   // Items a person must look at before they can go: refused by the server, or a read QR to check.
   function waitsForPerson(item) { return item.state === "needs_fix" || item.state === "needs_review"; }
 
@@ -474,7 +483,7 @@
         list.appendChild(el("li", { "class": "card outbox-item state-" + item.state, "data-kind": item.kind, "data-id": item.id }, [
           el("strong", { text: (d["kind-" + item.kind] || item.kind) + (item.label ? " · " + item.label : "") }),
           el("span", { "class": "state", text: state }),
-          el("span", { "class": "muted", text: d["saved-at"] + " " + new Date(item.created).toLocaleString(config.lang === "vi" ? "vi-VN" : "en-GB") +
+          el("span", { "class": "muted", text: d["saved-at"] + " " + when(item.created) +
             (item.attempts ? " · " + d.attempts + ": " + item.attempts : "") }),
           thumbnail, answer, actions
         ]));
