@@ -188,6 +188,8 @@ CORPUS = {
     "XLSX with a cell at row 1,048,576": _import(xlsx_last_row),
     "whitespace-bomb XLSX": _import(xlsx_whitespace_bomb),
 }
+
+
 def test_the_hostile_corpus_is_refused_while_others_are_served(server: Server) -> None:
     watch = Watch(server)
     answers: dict[str, tuple[int, float, float, int]] = {}  # status, seconds, slowest /health, MB grown
