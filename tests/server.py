@@ -7,11 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import SECRET
+from tests.conftest import SECRET, clone_database, drop_database
 
 
 def free_port() -> int:
@@ -81,3 +82,15 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def serving(template_url: str, tmp_path: Path) -> Iterator[Server]:
+    """A server on its own copy of the demo database, for a module's tests (`yield from` it)."""
+    database_url = clone_database(template_url, tmp_path)
+    live = Server(database_url, tmp_path)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+        drop_database(database_url)

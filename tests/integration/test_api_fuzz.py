@@ -7,7 +7,6 @@ machine), and derandomized: the same examples on every run, so a red run always 
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,8 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import clone_database, drop_database
-from tests.server import Server
+from tests.server import Server, serving
 
 EXAMPLES = 12  # per operation and role
 ROLES = ["demo-volunteer", "demo-province"]
@@ -33,15 +31,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def server(template_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp_path: Path = tmp_path_factory.mktemp("fuzz")
-    database_url = clone_database(template_url, tmp_path)
-    live = Server(database_url, tmp_path)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-        drop_database(database_url)
+    yield from serving(template_url, tmp_path_factory.mktemp("fuzz"))
 
 
 def _token(server: Server, username: str) -> str:

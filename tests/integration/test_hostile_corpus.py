@@ -8,16 +8,14 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import openpyxl
 import pytest
 from PIL import Image
 
-from tests.conftest import clone_database, drop_database
 from tests.helpers import DEMO_PASSWORD, csrf_from
-from tests.server import Server
+from tests.server import Server, serving
 
 MERCHANT = {
     "kind": "market_stall",
@@ -122,15 +120,7 @@ class Watch(threading.Thread):
 
 @pytest.fixture(scope="module")
 def server(template_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp_path: Path = tmp_path_factory.mktemp("hostile")
-    database_url = clone_database(template_url, tmp_path)
-    live = Server(database_url, tmp_path)
-    live.start()
-    try:
-        yield live
-    finally:
-        live.stop()
-        drop_database(database_url)
+    yield from serving(template_url, tmp_path_factory.mktemp("hostile"))
 
 
 def _bearer(server: Server) -> dict[str, str]:

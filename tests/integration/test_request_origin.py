@@ -3,11 +3,6 @@
 import contextlib
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import SECRET
+from tests.server import Server
 
 
 def _from_peer(app, host: str):
@@ -83,41 +78,12 @@ async def _guess(client, n: int, forwarded: str):
 @contextlib.contextmanager
 def _server(database_url: str, tmp_path: Path, **env: str) -> Iterator[str]:
     """`onboard serve` in a subprocess on a free port, as it runs in production."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {
-        **os.environ,
-        "ONBOARD_DATABASE_URL": database_url,
-        "ONBOARD_SECRET_KEY": SECRET,
-        "ONBOARD_MEDIA_DIR": str(tmp_path / "media"),
-        "ONBOARD_LOG_REQUESTS": "0",
-        "PORT": str(port),
-        "ONBOARD_TRUSTED_PROXIES": "",
-        **env,
-    }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve"], env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = Server(database_url, tmp_path, **{"ONBOARD_TRUSTED_PROXIES": "", **env})
+    server.start()
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError((tmp_path / "server.log").read_text())
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+        server.stop()
 
 
 async def test_a_local_client_cannot_pick_its_throttle_key_with_x_forwarded_for(
