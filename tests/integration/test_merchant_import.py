@@ -417,24 +417,26 @@ async def test_a_previewed_file_is_private_and_gone_after_commit_or_cancel(clien
 
 
 async def test_the_daily_housekeeping_drops_day_old_previews(client, settings) -> None:
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     from service.db import create_engine
     from service.housekeeping import Housekeeping
-    from service.web import utcnow
 
     await browser_login(client, LEADER)
     await upload(client, csv_bytes([GOOD_HEADER, *GOOD_ROWS]), "sach.csv")
+    [preview] = _kept_files(settings)
+    # Age is the file's own time (the file system's clock, which a test cannot pin), plus a day.
+    written = datetime.fromtimestamp(preview.stat().st_mtime, UTC)
     legacy = settings.media_dir / "imports" / "someone" / ("0" * 64 + ".csv")  # where they once were
     legacy.parent.mkdir(parents=True)
     legacy.write_text("Tên,Số\nBún,0912 345 678\n")
     engine = create_engine(settings)  # the test's own: the app's connections belong to its loop
     housekeeping = Housekeeping(engine, settings)
     try:
-        await housekeeping.run_once(now=utcnow() + timedelta(hours=23))
+        await housekeeping.run_once(now=written + timedelta(hours=23))
         assert len(_kept_files(settings)) == 1  # a preview of today stays, until the day is over
         assert not legacy.exists()
-        await housekeeping.run_once(now=utcnow() + timedelta(hours=25))
+        await housekeeping.run_once(now=written + timedelta(hours=25))
         assert _kept_files(settings) == []
     finally:
         await engine.dispose()
