@@ -96,8 +96,10 @@ def server(template_url: str, tmp_path: Path) -> Iterator[Server]:
 
 
 def open_tablet(browser, profile: Path) -> BrowserContext:
-    return browser.browser_type.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=TABLET
+    return browser.clocked(
+        browser.browser_type.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=TABLET
+        )
     )
 
 
