@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 import msgspec
@@ -15,7 +15,7 @@ from litestar.datastructures import Cookie, Headers, MutableScopeHeaders
 from litestar.enums import MediaType, ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
-from litestar.params import URLEncodedBody
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template import TemplateConfig
@@ -29,6 +29,9 @@ from service.idempotency import Replay
 from service.money import format_grouped
 from service.settings import Settings
 from service.text import nfc
+
+# An optional text query parameter of a page or a link, at most 200 characters.
+Query = Annotated[str | None, QueryParameter(max_length=200)]
 
 T = TypeVar("T", bound=msgspec.Struct)
 

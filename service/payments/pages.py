@@ -34,10 +34,7 @@ from service.payments.schemas import (
     DecodedQR,
 )
 from service.payments.services import AccountsChanged, PaymentService
-from service.web import clean_form, flash, utcnow
-
-Query = Annotated[str | None, Parameter(max_length=200)]
-
+from service.web import Query, clean_form, flash, utcnow
 
 NOTHING_TO_PRINT = N_("Chưa có tiểu thương nào ở chợ này có tài khoản nhận tiền.")
 

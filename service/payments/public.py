@@ -10,9 +10,9 @@ from service.accounts.throttle import LoginThrottle
 from service.errors import error_page
 from service.i18n import gettext
 from service.payments import codes
-from service.payments.pages import Query
 from service.payments.printing import PosterService
 from service.proxies import client_address
+from service.web import Query
 
 VERIFY_MISSES, VERIFY_WINDOW = 30, 600  # unknown codes per client address, per 10 minutes
 

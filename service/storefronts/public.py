@@ -40,9 +40,8 @@ from service.storefronts.services import StorefrontService
 from service.storefronts.validation import DAY_NAMES, DAYS
 from service.storefronts.view import PublicStorefront, image_view
 from service.vietnam import local_date
-from service.web import clean_form, flash, utcnow
+from service.web import Query, clean_form, flash, utcnow
 
-Query = Annotated[str | None, QueryParameter(max_length=200)]
 PUBLIC = {"exclude_from_csrf": True}
 REVALIDATE = "public, no-cache"  # a price changed by the trader must show at once: ETag + 304
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,88}[a-z0-9])?")
